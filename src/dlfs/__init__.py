@@ -1,0 +1,27 @@
+"""dlfs: deep learning from first principles, in NumPy.
+
+Conventions used everywhere: arrays are batch-first (rows are samples), a
+dense layer computes ``Z = X @ W + b`` with ``W`` of shape (n_in, n_out).
+"""
+from . import activations, init, losses, metrics, optim, schedules
+from .gradcheck import gradcheck, numerical_gradient, relative_error
+from .io import ParameterFileError, load_model, load_params, save_model
+from .layers import (BatchNorm, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Sigmoid,
+                     Softmax, Tanh)
+from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
+from .model import Sequential, mlp
+from .optim import SGD, Adam, Momentum, RMSProp
+from .train import History, batches, evaluate, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "activations", "init", "losses", "metrics", "optim", "schedules",
+    "gradcheck", "numerical_gradient", "relative_error",
+    "ParameterFileError", "load_model", "load_params", "save_model",
+    "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
+    "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
+    "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam",
+    "History", "batches", "evaluate", "fit",
+]

@@ -1,0 +1,92 @@
+"""Activation functions and their derivatives, as plain NumPy functions.
+
+Every function takes the pre-activation ``z`` (any shape, floating dtype) and
+returns an array of the same shape and dtype.  The ``*_grad`` functions return
+the elementwise derivative ``da/dz``; ``softmax`` is the exception, since its
+Jacobian is not diagonal (see :class:`dlfs.layers.Softmax` for its backward).
+
+The layer classes in :mod:`dlfs.layers.activation` wrap these functions, so
+the formulas live in exactly one place.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    r"""Logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, without overflow.
+
+    ``exp`` is only ever applied to ``-|z|`` (so never overflows), using
+    :math:`\sigma(z) = e^{z} / (1 + e^{z})` for negative ``z``.
+    """
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def sigmoid_grad(z: np.ndarray) -> np.ndarray:
+    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh(z: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent (NumPy's is already stable)."""
+    return np.tanh(z)
+
+
+def tanh_grad(z: np.ndarray) -> np.ndarray:
+    r""":math:`\tanh'(z) = 1 - \tanh^2(z)`."""
+    t = np.tanh(z)
+    return 1.0 - t * t
+
+
+def relu(z: np.ndarray) -> np.ndarray:
+    r""":math:`\max(0, z)`."""
+    return np.maximum(z, 0)
+
+
+def relu_grad(z: np.ndarray) -> np.ndarray:
+    """1 where ``z > 0``, else 0 (we take the derivative at the kink to be 0)."""
+    return (z > 0).astype(z.dtype)
+
+
+def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    r""":math:`z` for :math:`z > 0`, :math:`\alpha z` otherwise."""
+    return np.where(z > 0, z, alpha * z).astype(z.dtype, copy=False)
+
+
+def leaky_relu_grad(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    r"""1 for :math:`z > 0`, :math:`\alpha` otherwise."""
+    return np.where(z > 0, 1.0, alpha).astype(z.dtype, copy=False)
+
+
+def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    r"""Stable :math:`\log \sum_k e^{z_k}` along ``axis``.
+
+    Subtracting the maximum first keeps every exponent :math:`\le 0`, so
+    nothing overflows, and the largest term is exactly :math:`e^0 = 1`, so the
+    sum never underflows to zero.
+    """
+    m = np.max(z, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable."""
+    return z - logsumexp(z, axis=axis, keepdims=True)
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    r""":math:`e^{z_k} / \sum_j e^{z_j}` along ``axis`` (rows, for batch-first input)."""
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+#: Name -> (function, derivative), for building layers from option strings.
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_grad),
+    "tanh": (tanh, tanh_grad),
+    "relu": (relu, relu_grad),
+    "leaky_relu": (leaky_relu, leaky_relu_grad),
+}

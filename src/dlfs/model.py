@@ -1,0 +1,148 @@
+"""A model is a list of layers applied one after the other."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ._checks import check_positive
+from .layers import LAYER_TYPES, Layer
+
+
+class Sequential:
+    """Chain of layers: ``forward`` runs them in order, ``backward`` in reverse.
+
+    Parameters
+    ----------
+    layers : list of Layer
+
+    Parameters of layer ``i`` are named ``"{i}.{name}"`` (``"0.W"``, ``"0.b"``,
+    ``"2.gamma"``...): those names key optimiser state and saved files.
+    """
+
+    def __init__(self, layers: list[Layer]) -> None:
+        layers = list(layers)
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is a {type(layer).__name__}, not a dlfs Layer")
+        self.layers = layers
+
+    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        """Output of the last layer for ``x`` of shape (n_samples, ...)."""
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    __call__ = forward
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """Backpropagate ``dL/d(output)``; fills every layer's ``grads``, returns ``dL/dx``."""
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Forward pass in inference mode (no dropout, running BatchNorm statistics).
+
+        Large inputs go through in batches so memory stays bounded.
+        """
+        check_positive(batch_size, "batch_size", integer=True)
+        if len(x) <= batch_size:
+            return self.forward(x, training=False)
+        return np.concatenate([self.forward(x[i:i + batch_size], training=False)
+                               for i in range(0, len(x), batch_size)])
+
+    def parameters(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """Yield ``(name, param, grad)`` for every trainable array."""
+        for i, layer in enumerate(self.layers):
+            for name, param in layer.params.items():
+                yield f"{i}.{name}", param, layer.grads[name]
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Every array that defines the trained model: parameters and buffers."""
+        out = {}
+        for i, layer in enumerate(self.layers):
+            for name, array in {**layer.params, **layer.buffers}.items():
+                out[f"{i}.{name}"] = array
+        return out
+
+    def n_params(self) -> int:
+        return sum(p.size for _, p, _ in self.parameters())
+
+    def architecture(self) -> list[dict]:
+        """JSON-serialisable description: one ``{"type": ..., **config}`` per layer."""
+        return [{"type": type(layer).__name__, **layer.config()} for layer in self.layers]
+
+    @classmethod
+    def from_architecture(cls, architecture: list[dict], *, dtype=np.float32,
+                          rng: np.random.Generator | None = None) -> "Sequential":
+        """Rebuild a model (freshly initialised) from :meth:`architecture` output."""
+        layers = []
+        for i, spec in enumerate(architecture):
+            spec = dict(spec)
+            kind = spec.pop("type", None)
+            if kind not in LAYER_TYPES:
+                raise ValueError(f"layer {i}: unknown layer type {kind!r}")
+            cls_ = LAYER_TYPES[kind]
+            if kind in ("Dense", "BatchNorm"):
+                spec["dtype"] = dtype
+            if kind == "Dense":
+                spec["rng"] = rng if rng is not None else np.random.default_rng(0)
+            try:
+                layers.append(cls_(**spec))
+            except TypeError as err:
+                raise ValueError(f"layer {i} ({kind}): bad arguments {spec}: {err}") from None
+        return cls(layers)
+
+    def summary(self, input_shape: tuple[int, ...]) -> str:
+        """A table of layers, output shapes (per sample) and parameter counts.
+
+        ``input_shape`` is the shape of one sample, e.g. ``(784,)``.
+        """
+        rows = [("#", "layer", "output shape", "params")]
+        shape = tuple(input_shape)
+        for i, layer in enumerate(self.layers):
+            shape = layer.output_shape(shape)
+            n = sum(p.size for p in layer.params.values())
+            rows.append((str(i), repr(layer), str(shape), f"{n:,}"))
+        rows.append(("", "total", "", f"{self.n_params():,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(4)]
+        line = "  ".join("-" * w for w in widths)
+        fmt = lambda r: "  ".join(c.ljust(w) if j < 3 else c.rjust(w)  # noqa: E731
+                                  for j, (c, w) in enumerate(zip(r, widths)))
+        return "\n".join([fmt(rows[0]), line, *map(fmt, rows[1:-1]), line, fmt(rows[-1])])
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n])"
+
+
+def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,
+        dropout: float = 0.0, batchnorm: bool = False, dtype=np.float32,
+        rng: np.random.Generator | None = None) -> Sequential:
+    """Multilayer perceptron ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``.
+
+    The last layer is a bare Dense layer producing logits (pair it with
+    :class:`~dlfs.losses.SoftmaxCrossEntropy` or ``BinaryCrossEntropy(from_logits=True)``).
+    Hidden layers are Dense [-> BatchNorm] -> activation [-> Dropout].
+    ``init`` defaults to He for ReLU-type activations and Xavier otherwise.
+    """
+    from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout
+    from ._checks import check_choice
+
+    check_choice(activation, "activation", set(ACTIVATION_LAYERS) - {"softmax"})
+    if len(sizes) < 2:
+        raise ValueError(f"an MLP needs at least input and output sizes, got {sizes}")
+    if init is None:
+        init = "he" if activation in ("relu", "leaky_relu") else "xavier_uniform"
+    rng = np.random.default_rng(0) if rng is None else rng
+    layers: list[Layer] = []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers.append(Dense(n_in, n_out, init=init, dtype=dtype, rng=rng))
+        if batchnorm:
+            layers.append(BatchNorm(n_out, dtype=dtype))
+        layers.append(ACTIVATION_LAYERS[activation]())
+        if dropout:
+            layers.append(Dropout(dropout, rng=rng))
+    layers.append(Dense(sizes[-2], sizes[-1], init="xavier_uniform", dtype=dtype, rng=rng))
+    return Sequential(layers)

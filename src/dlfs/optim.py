@@ -1,0 +1,151 @@
+r"""Optimisers: turn gradients into parameter updates, in place.
+
+Usage, once per mini-batch::
+
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    optimizer.step(model.parameters())
+
+``step`` takes ``(name, param, grad)`` triples; per-parameter state (velocity,
+moment estimates) is kept under the parameter's name, so it follows the
+parameter across epochs.  ``weight_decay`` adds the L2 penalty gradient
+:math:`\lambda w` to every *weight matrix* (arrays with ``ndim >= 2``); biases
+and BatchNorm's scale and shift are left alone, as usual.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from ._checks import check_choice, check_positive
+
+ParamTriples = Iterable[tuple[str, np.ndarray, np.ndarray]]
+
+
+class Optimizer:
+    """Base class: learning rate, L2 weight decay and per-parameter state."""
+
+    def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
+        self.lr = float(check_positive(lr, "lr"))
+        self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+
+    def step(self, params: ParamTriples) -> None:
+        """Update every parameter in place from its gradient."""
+        for name, param, grad in params:
+            if self.weight_decay and param.ndim >= 2:
+                grad = grad + self.weight_decay * param    # a copy: never alter grads
+            self.update(name, param, grad)
+
+    def update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _slots(self, name: str, param: np.ndarray, *slots: str) -> list[np.ndarray]:
+        """Per-parameter state arrays, created as zeros on first use."""
+        if name not in self.state:
+            self.state[name] = {s: np.zeros_like(param) for s in slots}
+        return [self.state[name][s] for s in slots]
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lr={self.lr:g})"
+
+
+class SGD(Optimizer):
+    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`."""
+
+    def update(self, name, param, grad):
+        param -= self.lr * grad
+
+
+class Momentum(Optimizer):
+    r"""Heavy-ball momentum, optionally Nesterov's variant.
+
+    :math:`v \leftarrow \mu v - \eta g`, then :math:`w \leftarrow w + v`
+    (classic) or :math:`w \leftarrow w + \mu v - \eta g` (Nesterov, in the
+    form of Bengio et al. (2013), which only needs the gradient at :math:`w`).
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.9, *, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def update(self, name, param, grad):
+        (v,) = self._slots(name, param, "velocity")
+        v *= self.momentum
+        v -= self.lr * grad
+        if self.nesterov:
+            param += self.momentum * v - self.lr * grad
+        else:
+            param += v
+
+
+class RMSProp(Optimizer):
+    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`."""
+
+    def __init__(self, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8, *,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay)
+        if not 0 <= rho < 1:
+            raise ValueError(f"rho must be in [0, 1), got {rho!r}")
+        self.rho, self.eps = float(rho), float(check_positive(eps, "eps"))
+
+    def update(self, name, param, grad):
+        (s,) = self._slots(name, param, "sq_avg")
+        s *= self.rho
+        s += (1 - self.rho) * grad * grad
+        param -= self.lr * grad / (np.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015) with bias correction.
+
+    .. math::
+        m &\leftarrow \beta_1 m + (1-\beta_1) g, \qquad
+        v \leftarrow \beta_2 v + (1-\beta_2) g^2, \\
+        w &\leftarrow w - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
+
+    ``t`` counts calls to :meth:`step` over the optimiser's whole life (not per
+    epoch), so the bias correction fades out once and for all.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, *, weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+        self.beta1, self.beta2 = float(beta1), float(beta2)
+        self.eps = float(check_positive(eps, "eps"))
+        self.t = 0
+
+    def step(self, params: ParamTriples) -> None:
+        self.t += 1
+        super().step(params)
+
+    def update(self, name, param, grad):
+        m, v = self._slots(name, param, "m", "v")
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        # Fold both bias corrections into the step size: one scalar, no temporaries.
+        step_size = float(self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t))
+        eps_hat = float(self.eps * np.sqrt(1 - b2 ** self.t))
+        param -= step_size * m / (np.sqrt(v) + eps_hat)
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum,
+              "rmsprop": RMSProp, "adam": Adam}
+
+
+def make_optimizer(name: str, lr: float, *, weight_decay: float = 0.0) -> Optimizer:
+    """Build an optimiser from its option name (``"sgd"``, ``"adam"``...)."""
+    check_choice(name, "optimizer", OPTIMIZERS)
+    if name == "nesterov":
+        return Momentum(lr, nesterov=True, weight_decay=weight_decay)
+    return OPTIMIZERS[name](lr, weight_decay=weight_decay)
