@@ -3,7 +3,7 @@
 Conventions used everywhere: arrays are batch-first (rows are samples), a
 dense layer computes ``Z = X @ W + b`` with ``W`` of shape (n_in, n_out).
 """
-from . import activations, init, losses, metrics, optim, schedules
+from . import activations, data, init, losses, metrics, optim, schedules
 from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .io import ParameterFileError, load_model, load_params, save_model
 from .layers import (BatchNorm, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Sigmoid,
@@ -16,7 +16,7 @@ from .train import History, batches, evaluate, fit
 __version__ = "0.1.0"
 
 __all__ = [
-    "activations", "init", "losses", "metrics", "optim", "schedules",
+    "activations", "data", "init", "losses", "metrics", "optim", "schedules",
     "gradcheck", "numerical_gradient", "relative_error",
     "ParameterFileError", "load_model", "load_params", "save_model",
     "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
