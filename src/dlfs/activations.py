@@ -74,7 +74,10 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable."""
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    # (z - m) - log(sum) rather than z - (m + log(sum)): the shifted logits are
+    # exact, so a confident prediction's log-probability keeps full precision.
+    shifted = z - np.max(z, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -60,7 +60,8 @@ def _generators(obj) -> list[np.random.Generator]:
 
 
 def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Loss | None = None,
-              h: float = 1e-6, atol: float = 1e-8, seed: int = 0) -> dict[str, float]:
+              h: float = 1e-6, atol: float = 1e-8, training: bool = True,
+              seed: int = 0) -> dict[str, float]:
     """Relative error between backprop and finite differences, per array.
 
     Parameters
@@ -77,6 +78,8 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Los
         Target for ``loss`` or for a Loss ``obj``.
     h : float
         Finite-difference step.
+    training : bool
+        Mode of the forward passes (False checks e.g. BatchNorm's inference mode).
     atol : float
         Gradients whose norms are both below ``atol`` count as equal (error 0);
         see :func:`relative_error`.
@@ -109,7 +112,7 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Los
         nonlocal projection
         for g, s in zip(rngs, rng_states):
             g.bit_generator.state = s
-        out = obj.forward(x, training=True)
+        out = obj.forward(x, training=training)
         if loss is not None:
             return loss.forward(out, target)
         if projection is None:

@@ -61,8 +61,13 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not path.is_file():
         raise FileNotFoundError(f"parameter file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            contents = {name: f[name] for name in f.files}
+        # Our own handle: np.load(path) leaks the file it opened when the zip is corrupt.
+        with open(path, "rb") as fh:
+            loaded = np.load(fh, allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):   # a bare .npy array
+                raise ValueError("not an .npz archive")
+            with loaded as f:
+                contents = {name: f[name] for name in f.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
         raise ParameterFileError(f"{path} is not a readable dlfs parameter file "
                                  f"(truncated or corrupt?): {err}") from None

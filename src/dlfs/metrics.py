@@ -7,8 +7,13 @@ from ._checks import check_labels
 
 
 def _check_pair(y_true, y_pred, n_classes):
-    n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0)) + 1
-                    if n_classes is None else n_classes)
+    if n_classes is None:
+        # .max() below needs integer arrays (on a list it fails with an obscure
+        # AttributeError): let check_labels raise the TypeError that names the culprit.
+        for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+            if not (isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.integer)):
+                check_labels(y, name, 1)
+        n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0)) + 1)
     check_labels(y_true, "y_true", n_classes)
     check_labels(y_pred, "y_pred", n_classes)
     if y_true.shape != y_pred.shape:
@@ -32,7 +37,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray,
     class sizes.  Built with one ``bincount`` rather than a loop over samples.
     """
     k = _check_pair(y_true, y_pred, n_classes)
-    return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
+    # int64 first: with uint8/int8 labels, y_true * k would wrap around silently.
+    return np.bincount(y_true.astype(np.int64) * k + y_pred, minlength=k * k).reshape(k, k)
 
 
 def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray,

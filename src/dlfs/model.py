@@ -77,6 +77,9 @@ class Sequential:
     def from_architecture(cls, architecture: list[dict], *, dtype=np.float32,
                           rng: np.random.Generator | None = None) -> "Sequential":
         """Rebuild a model (freshly initialised) from :meth:`architecture` output."""
+        # One generator for all layers: a fresh default_rng(0) per layer would give
+        # every Dense layer of the same shape identical initial weights.
+        rng = np.random.default_rng(0) if rng is None else rng
         layers = []
         for i, spec in enumerate(architecture):
             spec = dict(spec)
@@ -87,7 +90,7 @@ class Sequential:
             if kind in ("Dense", "BatchNorm"):
                 spec["dtype"] = dtype
             if kind == "Dense":
-                spec["rng"] = rng if rng is not None else np.random.default_rng(0)
+                spec["rng"] = rng
             try:
                 layers.append(cls_(**spec))
             except TypeError as err:

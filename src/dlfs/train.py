@@ -55,6 +55,8 @@ class History:
 def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
              batch_size: int = 4096) -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression losses) in inference mode."""
+    if len(X) == 0:
+        raise ValueError("cannot evaluate on an empty set")
     total, correct = 0.0, 0
     for Xb, yb in batches(X, y, batch_size):
         out = model.forward(Xb, training=False)
@@ -125,7 +127,11 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
         classify = hasattr(loss, "predict_labels")
         for Xb, yb in batches(X, y, batch_size, rng=rng):
             out = model.forward(Xb, training=True)
-            total += loss.forward(out, yb) * len(Xb)
+            batch_loss = loss.forward(out, yb)
+            if not np.isfinite(batch_loss):
+                raise FloatingPointError(f"training loss became {batch_loss} in epoch {epoch}; "
+                                         "try a smaller learning rate")
+            total += batch_loss * len(Xb)
             model.backward(loss.backward())
             optimizer.step(model.parameters())
             if classify:
@@ -134,9 +140,6 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
         history.loss.append(total / len(X))
         history.accuracy.append(correct / len(X) if classify else float("nan"))
         history.lr.append(optimizer.lr)
-        if not np.isfinite(history.loss[-1]):
-            raise FloatingPointError(f"training loss became {history.loss[-1]} in epoch {epoch}; "
-                                     "try a smaller learning rate")
         if validation is not None:
             val_loss, val_acc = evaluate(model, loss, *validation)
             history.val_loss.append(val_loss)

@@ -47,8 +47,8 @@ class ReLU(Layer):
         return self._remember_output(np.where(self.mask, x, 0).astype(x.dtype, copy=False))
 
     def backward(self, grad_out):
-        return np.where(self.mask, self._check_grad(grad_out), 0).astype(grad_out.dtype,
-                                                                          copy=False)
+        grad_out = self._check_grad(grad_out)        # first: self.mask exists only after forward
+        return np.where(self.mask, grad_out, 0).astype(grad_out.dtype, copy=False)
 
 
 class LeakyReLU(Layer):

@@ -28,6 +28,7 @@ class Layer:
         self.grads: dict[str, np.ndarray] = {}
         self.buffers: dict[str, np.ndarray] = {}
         self._out_shape: tuple[int, ...] | None = None
+        self._out_dtype: np.dtype | None = None
 
     # -- the protocol ----------------------------------------------------------
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
@@ -57,7 +58,7 @@ class Layer:
         return check_array(x, f"{type(self).__name__} input", ndim=ndim)
 
     def _remember_output(self, out: np.ndarray) -> np.ndarray:
-        self._out_shape = out.shape
+        self._out_shape, self._out_dtype = out.shape, out.dtype
         return out
 
     def _check_grad(self, grad_out: np.ndarray) -> np.ndarray:
@@ -68,4 +69,8 @@ class Layer:
         if grad_out.shape != self._out_shape:
             raise ValueError(f"{name} grad_out must have the forward output's shape "
                              f"{self._out_shape}, got {grad_out.shape}")
+        if grad_out.dtype != self._out_dtype:
+            # A float64 gradient would silently upcast everything below this layer.
+            raise TypeError(f"{name} grad_out must have the output's dtype {self._out_dtype}, "
+                            f"got {grad_out.dtype}")
         return grad_out

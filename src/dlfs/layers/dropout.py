@@ -25,7 +25,8 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        if (isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating))
+                or not 0 <= p < 1):
             raise ValueError(f"Dropout probability p must be in [0, 1), got {p!r}")
         self.p = float(p)
         self.rng = np.random.default_rng() if rng is None else rng
