@@ -146,9 +146,12 @@ class SoftmaxCrossEntropy(Loss):
     where :math:`Y` is one-hot.  The log-sum-exp shift makes logits of any
     size safe (no overflow, no :math:`\log 0`).
 
-    prediction : ndarray of shape (n_samples, n_classes), the logits.
-    target : int ndarray of shape (n_samples,) with labels in [0, n_classes),
-        or float ndarray of shape (n_samples, n_classes) of one-hot (or soft) labels.
+    Shapes
+    ------
+    prediction : ndarray of shape (n_samples, n_classes)
+        The logits.
+    target : int ndarray of shape (n_samples,), or float ndarray of shape (n_samples, n_classes)
+        Labels in [0, n_classes), or one-hot (or soft) labels.
     """
 
     def forward(self, prediction, target):

@@ -1,0 +1,67 @@
+"""The PDF: built by XeLaTeX from the same sources, complete and readable."""
+from __future__ import annotations
+
+import re
+import subprocess
+
+from book_paths import HTML, SITE_PDF, tool
+
+
+def pdf_info(pdf) -> dict[str, str]:
+    out = subprocess.run([tool("pdfinfo"), str(pdf)], capture_output=True, text=True,
+                         check=True).stdout
+    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+
+
+def test_pdf_is_a_xelatex_book(pdf_path):
+    info = pdf_info(pdf_path)
+    assert "XeTeX" in info["Producer"] or "xdvipdfmx" in info["Producer"], info["Producer"]
+    assert int(info["Pages"]) >= 25, f"only {info['Pages']} pages"
+    assert "Deep Learning from First Principles" in info.get("Title", "")
+    assert SITE_PDF.read_bytes() == pdf_path.read_bytes(), "the site links to a stale PDF copy"
+
+
+def test_pdf_has_contents_chapters_and_bibliography(pdf_text):
+    for heading in ("CONTENTS", "Notation and conventions", "The single neuron",
+                    "API reference", "How this book was built", "Exercises"):
+        assert heading in pdf_text, f"{heading!r} not in the PDF"
+    assert re.search(r"Cox.{0,40}1958", pdf_text, re.S), "bibliography entry missing"
+    assert "regression analysis of binary sequences" in pdf_text.lower()
+
+
+def test_pdf_numbers_every_equation_like_the_site(pdf_text):
+    """Each equation number of the HTML appears in the PDF (same numbering, nothing lost)."""
+    numbers = set()
+    for page in HTML.glob("book/*.html"):
+        numbers |= set(re.findall(r'<span class="eqno">\((\d+\.\d+)\)', page.read_text()))
+    assert len(numbers) >= 15, numbers
+    missing = sorted(n for n in numbers if f"({n})" not in pdf_text)
+    assert not missing, f"equations missing from the PDF: {missing}"
+
+
+def test_pdf_contains_the_key_equations(pdf_text):
+    """Key formulas survived MyST -> LaTeX -> PDF (compared without spaces)."""
+    flat = re.sub(r"\s+", "", pdf_text)
+    for formula in ("σ(−z)=1−σ(z)",            # lemma (a)
+                    "σ′(z)=σ(z)(1−σ(z))",      # lemma (b)
+                    "=σ(z)−y=p−y",             # the gradient with respect to the logit
+                    "P(yi∣xi)=pi",             # the Bernoulli likelihood
+                    "Z=XW+1b"):                # the affine map
+        assert formula in flat, f"{formula!r} not found in the PDF text"
+
+
+def test_pdf_has_no_raw_markup(pdf_text):
+    for raw in ("\\frac", "\\mathbf", "$$", "{eq}", "{glue", "{numref}", "```", "\\begin"):
+        assert raw not in pdf_text, f"raw markup {raw!r} in the PDF"
+
+
+def test_pdf_figures_are_vector_and_fonts_embedded(pdf_path):
+    images = subprocess.run([tool("pdfimages"), "-list", str(pdf_path)],
+                             capture_output=True, text=True, check=True).stdout
+    assert len(images.strip().splitlines()) <= 2, f"raster images in the PDF:\n{images}"
+    fonts = subprocess.run([tool("pdffonts"), str(pdf_path)],
+                           capture_output=True, text=True, check=True).stdout
+    rows = fonts.strip().splitlines()[2:]
+    assert rows and not [r for r in rows if "Type 3" in r], f"Type 3 fonts:\n{fonts}"
+    assert all(re.search(r"\byes\s+yes\s+(yes|no)\s+\d+\s+\d+\s*$", r) for r in rows), \
+        f"fonts not embedded:\n{fonts}"
