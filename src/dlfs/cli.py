@@ -26,7 +26,7 @@ from .train import evaluate, fit
 #: Per-dataset defaults; options given on the command line override them.
 DEFAULTS = {
     "mnist": {"hidden": "256,128", "epochs": 10, "batch_size": 128, "lr": 1e-3},
-    "cats": {"hidden": "20,7,5", "epochs": 100, "batch_size": 32, "lr": 1e-3},
+    "cats": {"hidden": "20,7,5", "epochs": 100, "batch_size": 32, "lr": 1e-4},
 }
 
 
@@ -100,7 +100,8 @@ def _dropout(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dlfs", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="dlfs", description="Train and evaluate the book's models from a shell.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")

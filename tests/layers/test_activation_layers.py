@@ -129,6 +129,7 @@ def test_softmax_layer_is_finite_at_logits_1e4(dtype):
     (0.0, ValueError, "alpha must be > 0, got 0.0"),
     (-0.1, ValueError, "alpha must be > 0, got -0.1"),
     ("0.1", TypeError, "alpha must be a number"),
+    (1.5, ValueError, r"alpha must be < 1 \(the slope for negative inputs\), got 1.5"),
 ])
 def test_leaky_relu_refuses_bad_alpha(alpha, error, message):
     with pytest.raises(error, match=message):
