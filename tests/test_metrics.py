@@ -84,3 +84,13 @@ def test_bad_labels_are_refused(fn):
 def test_labels_beyond_n_classes_are_refused():
     with pytest.raises(ValueError, match=r"y_pred must lie in \[0, 2\), got values from 0 to 2"):
         confusion_matrix(np.array([0, 1]), np.array([0, 2]), n_classes=2)
+
+
+@pytest.mark.parametrize("n_classes, error, message", [
+    (0, ValueError, "n_classes must be > 0, got 0"),
+    (2.5, TypeError, "n_classes must be an integer, got 2.5"),
+])
+def test_confusion_matrix_refuses_a_bad_class_count(n_classes, error, message):
+    y = np.array([0, 1, 1])
+    with pytest.raises(error, match=message):
+        confusion_matrix(y, y, n_classes)

@@ -89,7 +89,9 @@ def load_params(model: Sequential, path: str | os.PathLike) -> Sequential:
     """Load parameters from ``path`` into an existing ``model``, checking they fit.
 
     Raises :class:`ParameterFileError` naming the first parameter whose shape
-    (or the layer whose type) differs, with both shapes.
+    (or the layer whose type) differs, with both shapes.  Values are converted
+    to the model's dtype, so float64 checkpoints load into a float32 model
+    (and the reverse) on purpose.
     """
     path = Path(path)
     arch, arrays = _read(path)

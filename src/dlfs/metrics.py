@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_labels
+from ._checks import check_labels, check_positive
 
 
 def _check_pair(y_true, y_pred, n_classes):
@@ -14,6 +14,7 @@ def _check_pair(y_true, y_pred, n_classes):
             if not (isinstance(y, np.ndarray) and np.issubdtype(y.dtype, np.integer)):
                 check_labels(y, name, 1)
         n_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0)) + 1)
+    check_positive(n_classes, "n_classes", integer=True)
     check_labels(y_true, "y_true", n_classes)
     check_labels(y_pred, "y_pred", n_classes)
     if y_true.shape != y_pred.shape:
