@@ -337,11 +337,25 @@ def _latex_proofs(app: Sphinx, doctree, docname: str) -> None:
         box.replace_self(box.children)
 
 
+def _reset_viewcode(app: Sphinx, env, docnames: list[str]) -> None:
+    """Forget viewcode's module map when every page is read again.
+
+    sphinx.ext.viewcode keeps, in the pickled environment, the module name
+    under which it first met each source file, and builds the source pages'
+    back-links from it.  Pages re-read with ``--all`` never reset it, so after
+    an API page changes how an object is documented, the old name produces
+    dangling links (seen when dlfs.data.fetch got its own section).
+    """
+    if set(docnames) >= set(env.found_docs) and hasattr(env, "_viewcode_modules"):
+        env._viewcode_modules = {}
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("dlfs_math_macros", {}, "env", [dict])
     # after myst-nb's and sphinx-jupyterbook-latex's own config-inited handlers
     app.connect("config-inited", _configure, priority=900)
     app.connect("env-get-outdated", _outdated)
+    app.connect("env-before-read-docs", _reset_viewcode)
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _pdf_button, priority=600)   # after the theme's (501)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
