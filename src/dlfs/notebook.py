@@ -2,16 +2,19 @@
 
 Every chapter starts with the same hidden cell::
 
-    from dlfs.notebook import glue_sci, setup_chapter
+    from dlfs.notebook import glue, glue_bound, glue_sci, setup_chapter
     setup_chapter()
 
 so the house settings live here, once, and a downloaded notebook runs the
 same way outside the build.  Jupyter-only packages (IPython, matplotlib-inline,
-myst-nb) are imported inside the functions: the library itself needs none.
+myst-nb) are imported inside the functions: the library itself needs none, and
+a reader's kernel needs no myst-nb -- without it, :func:`glue` shows the value
+(or nothing, with ``display=False``) instead of storing it for the book.
 """
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -42,13 +45,70 @@ def sci_tex(x: float, digits: int = 1) -> str:
     return power if float(mantissa) == 1 else rf"{mantissa} \times {power}"
 
 
+def glue(name: str, value, display: bool = True) -> None:
+    """Store ``value`` under ``name`` for the book (myst-nb's ``glue``).
+
+    Outside a book build (a reader's kernel without myst-nb) the value is
+    displayed when ``display`` is true and otherwise dropped, so a downloaded
+    chapter runs unchanged.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
+def round_up(x: float, digits: int = 1) -> float:
+    """The smallest number with ``digits`` significant digits after the first
+    that is at least ``|x|`` (a bound must never print smaller than the truth).
+
+    ``round_up(4.52e-8, 0) == 5e-8``; ``round_up(1.28e-11, 0) == 2e-11``;
+    ``round_up(3.40e-5, 1) == 3.4e-5``.
+    """
+    x = abs(float(x))
+    if not math.isfinite(x):
+        raise ValueError(f"round_up needs a finite number, got {x}")
+    if x == 0.0:
+        return 0.0
+    exponent = math.floor(math.log10(x)) - digits
+    scale = 10.0 ** exponent
+    # The representation error of x / scale must not push an exact value up.
+    steps = math.ceil(round(x / scale, 9))
+    return float(f"{steps * scale:.{digits}e}")
+
+
 def glue_sci(name: str, x: float, digits: int = 1) -> None:
-    """Glue ``x`` typeset in scientific notation (as Markdown math) under ``name``.
+    """Glue ``x`` typeset in scientific notation (as Markdown math) under ``name``,
+    rounded to nearest: for "about".  For "at most"/"below" use :func:`glue_bound`.
 
     A chapter pastes it into the prose with the ``glue:md`` role and the
     ``myst`` format, so the number shows as math on the site and in the PDF.
     """
     from IPython.display import Markdown
-    from myst_nb import glue
 
     glue(name, Markdown(f"${sci_tex(x, digits)}$"), display=False)
+
+
+def glue_bound(name: str, x: float, digits: int = 0, *, sci: bool = True) -> float:
+    """Glue an upper bound of ``|x|`` under ``name``, rounded *up* (never below the truth).
+
+    With ``sci=True`` the bound is typeset like :func:`glue_sci` (paste with
+    ``{glue:md}`name`{glue:md}`..., format ``myst``); with ``sci=False`` it is
+    glued as a plain float with ``digits`` decimals, rounded up (paste with
+    ``{glue:text}`name:.{digits}f```).  Returns the bound, so a cell can
+    ``assert error <= bound``.
+    """
+    if sci:
+        bound = round_up(x, digits)
+        from IPython.display import Markdown
+
+        glue(name, Markdown(f"${sci_tex(bound, digits)}$"), display=False)
+    else:
+        scale = 10.0 ** digits
+        bound = math.ceil(round(abs(float(x)) * scale, 9)) / scale
+        glue(name, bound, display=False)
+    return bound
