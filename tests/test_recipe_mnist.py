@@ -94,3 +94,17 @@ def test_recipe_options_are_validated(argv, message, capsys):
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_trained_caches_an_identical_result(tmp_path):
+    data = tiny_data()
+    recipe = mnist.RECIPE.with_(hidden=(16,), epochs=2, batch_size=50, shift=1)
+    first, cached = mnist.trained(recipe, data, seed=1, cache_dir=tmp_path)
+    assert not cached and len(list(tmp_path.iterdir())) == 2
+    again, cached = mnist.trained(recipe, data, seed=1, cache_dir=tmp_path)
+    assert cached and again.test_accuracy == first.test_accuracy
+    assert again.history.val_loss == first.history.val_loss
+    for (name, a), b in zip(first.model.state().items(), again.model.state().values()):
+        assert np.array_equal(a, b), name
+    _, cached = mnist.trained(recipe.with_(epochs=1), data, seed=1, cache_dir=tmp_path)
+    assert not cached                            # another recipe: trained afresh

@@ -307,3 +307,68 @@ def run_cli(args) -> dict:
             "best_epoch": None if h.best_epoch is None else h.best_epoch + 1,
             "hidden": list(recipe.hidden), "optimizer": recipe.optimizer, "lr": recipe.lr,
             "batch_size": recipe.batch_size, "saved": args.save}
+
+
+def _source_key(recipe: Recipe, seed: int) -> str:
+    """Hash of everything a trained result depends on: recipe, seed, dlfs code, NumPy."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256(repr((asdict(recipe), seed, np.__version__)).encode())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def trained(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int = 0,
+            cache_dir=None) -> tuple[Result, bool]:
+    """:func:`train`, or the identical result of an earlier call from a file cache.
+
+    Two chapters of the book need the recipe's trained model; training is
+    deterministic (same recipe, seed, code and NumPy give the same numbers),
+    so the second one may load what the first one computed instead of
+    spending the time again.  The cache file's name is a hash of the recipe,
+    the seed, the source of :mod:`dlfs` and the NumPy version, so any change
+    retrains.
+
+    Parameters
+    ----------
+    recipe, data, seed
+        As for :func:`train`.
+    cache_dir : path-like, optional
+        Default: ``$DLFS_CACHE_DIR``, else ``dlfs-cache`` in the system's
+        temporary directory (never the repository).
+
+    Returns
+    -------
+    result : Result
+        ``train_seconds`` is the time of the run that actually trained.
+    cached : bool
+        Whether the result came from the cache.
+    """
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from ..io import load_model, save_model
+
+    root = Path(cache_dir or os.environ.get("DLFS_CACHE_DIR")
+                or Path(tempfile.gettempdir()) / "dlfs-cache")
+    stem = root / f"mnist-{_source_key(recipe, seed)}"
+    params, meta = stem.with_suffix(".npz"), stem.with_suffix(".json")
+    if params.is_file() and meta.is_file():
+        info = json.loads(meta.read_text())
+        history = History(**info["history"])
+        return Result(load_model(params), history, recipe, seed, info["train_seconds"],
+                      info["test_loss"], info["test_accuracy"]), True
+    result = train(recipe, data, seed=seed)
+    root.mkdir(parents=True, exist_ok=True)
+    save_model(result.model, params)
+    info = {"history": asdict(result.history), "train_seconds": result.train_seconds,
+            "test_loss": result.test_loss, "test_accuracy": result.test_accuracy}
+    tmp = meta.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info))
+    tmp.replace(meta)                           # complete files only
+    return result, False
