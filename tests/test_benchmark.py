@@ -57,3 +57,10 @@ def test_matmul_seconds_and_threads(monkeypatch):
     assert benchmark.matmul_seconds(n_samples=256) > 0
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
     assert benchmark.n_threads() == 3
+
+
+def test_peak_rss_is_the_child_process_own(monkeypatch):
+    hog = np.ones(500 * 2**20 // 8)                         # 500 MiB in this process
+    rss = benchmark.peak_rss_mib("dlfs", limit=1000, synthetic=True)
+    assert 20 < rss < 300                       # interpreter and data, not the parent's hog
+    assert hog[0] == 1

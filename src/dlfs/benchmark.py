@@ -168,22 +168,48 @@ def compare(X: np.ndarray, y: np.ndarray, *, repeats: int = 3, warmup: int = 1,
     return Comparison(times["dlfs"], times.get("torch"), machine())
 
 
-def peak_rss_mib(framework: str = "dlfs", *, limit: int | None = None) -> float:
+def peak_rss_mib(framework: str = "dlfs", *, limit: int | None = None,
+                 synthetic: bool = False) -> float:
     """Peak resident memory (MiB) of a fresh process that loads MNIST and trains one epoch.
 
-    Measured by the operating system (``getrusage``'s ``ru_maxrss``), so it
-    counts everything: the interpreter, the libraries, the data, the model.
+    ``framework`` is ``"dlfs"`` or ``"torch"``; ``limit`` keeps the first
+    images only; ``synthetic`` uses random data of MNIST's shapes instead
+    of the files (for tests).
+
+    Measured by the operating system, so it counts everything: the
+    interpreter, the libraries, the data, the model.  On Linux this is the
+    process's high-water mark ``VmHWM`` (``getrusage``'s ``ru_maxrss`` would
+    include the memory of the parent at the time of the fork).
     """
-    code = ("import sys, resource; from dlfs.benchmark import _train_once; "
-            f"_train_once({framework!r}, {limit!r}); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    code = ("from dlfs.benchmark import _train_once, _peak_rss_kib; "
+            f"_train_once({framework!r}, {limit!r}, {synthetic!r}); print(_peak_rss_kib())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=os.environ.copy())
-    return int(out.stdout.split()[-1]) / 1024        # Linux reports KiB
+    return int(out.stdout.split()[-1]) / 1024
 
 
-def _train_once(framework: str, limit: int | None) -> None:
-    X, y = mnist_training_set(limit)
+def _peak_rss_kib() -> int:
+    """Peak resident memory of this process in KiB."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak     # macOS: bytes
+
+
+def _train_once(framework: str, limit: int | None, synthetic: bool = False) -> None:
+    if synthetic:
+        rng = np.random.default_rng(0)
+        n = 60_000 if limit is None else limit
+        X, y = rng.random((n, SIZES[0]), dtype=np.float32), rng.integers(0, SIZES[-1], n)
+    else:
+        X, y = mnist_training_set(limit)
     run = dlfs_trainer(X, y) if framework == "dlfs" else torch_trainer(X, y)
     run()
 
