@@ -43,11 +43,11 @@ class Loss:
         -------
         float
         """
+        self._ready = False                 # a failed forward leaves no stale gradient
         prediction, target = self._check(prediction, target)
         if prediction.shape[0] == 0:
             raise ValueError(f"{type(self).__name__} got an empty batch (0 samples); "
                              "a mean loss needs at least one sample")
-        self._ready = False
         value = float(self._forward(prediction, target))
         self._ready = True
         return value
