@@ -172,7 +172,7 @@ class BinaryCrossEntropy(Loss):
 
     @staticmethod
     def target_labels(target: np.ndarray) -> np.ndarray:
-        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 included), int64 (n_samples,)."""
+        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 too), int64 (n_samples,)."""
         return (target.reshape(-1) > 0.5).astype(np.int64)
 
     def __repr__(self):
