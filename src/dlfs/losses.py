@@ -189,7 +189,7 @@ class SoftmaxCrossEntropy(Loss):
 
     where :math:`Y` is one-hot.  The log-sum-exp shift makes logits of any
     size safe (no overflow, no :math:`\log 0`), and the exponentials computed
-    for the loss are reused for the gradient.
+    for the loss are reused for the gradient, which has the logits' shape.
 
     Shapes
     ------
@@ -197,7 +197,6 @@ class SoftmaxCrossEntropy(Loss):
         The logits.
     target : int ndarray of shape (n_samples,), or float ndarray of shape (n_samples, n_classes)
         Labels in [0, n_classes), or one-hot (or soft) labels.
-    gradient : ndarray of shape (n_samples, n_classes)
     """
 
     def _check(self, prediction, target):

@@ -21,10 +21,10 @@ checks are written once, here.
 their identity for the whole life of the layer.  ``buffers`` hold state that
 is saved with the model but not trained (BatchNorm's running statistics).
 
-Every subclass is registered by its class name in :data:`LAYERS` (pass
-``register=False`` in the class statement to opt out), so that a saved
+Every subclass is registered by its class name in :data:`dlfs.layers.LAYERS`
+(pass ``register=False`` in the class statement to opt out), so that a saved
 description ``{"type": "Dense", "n_in": 784, ...}`` rebuilds the layer with
-:meth:`Layer.from_config`.
+:meth:`dlfs.layers.Layer.from_config`.
 
 Image layout: batches of images are NCHW, ``(n_samples, channels, height,
 width)``, as in PyTorch; a convolution kernel is ``(C_out, C_in, kh, kw)``.
@@ -81,7 +81,7 @@ class Layer:
 
         Returns
         -------
-        ndarray of shape (n_samples, *output_shape(x.shape[1:]))
+        ndarray of shape ``(n_samples, *output_shape(x.shape[1:]))``
         """
         name = type(self).__name__
         check_array(x, f"{name} input", ndim=self.input_ndim)
