@@ -58,8 +58,17 @@ class Layer:
 
     def __init_subclass__(cls, register: bool = True, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        if register:
-            LAYERS[cls.__name__] = cls
+        if not register:
+            return
+        old = LAYERS.get(cls.__name__)
+        # Redefining the same class (a re-run notebook cell) replaces it; another class of
+        # the same name would silently change what saved models load as.
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__,
+                                                                     cls.__qualname__):
+            raise TypeError(f"a layer type named {cls.__name__!r} is already registered "
+                            f"({old.__module__}.{old.__qualname__}); rename the class or "
+                            f"pass register=False")
+        LAYERS[cls.__name__] = cls
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
