@@ -240,10 +240,16 @@ def test_the_next_save_removes_what_a_killed_save_left_behind(tmp_path):
 # -- the input shape ----------------------------------------------------------------------------
 
 def test_the_file_records_the_input_shape(tmp_path):
-    path = save_model(mlp([784, 4, 10]), tmp_path / "m.npz", input_shape=(784,))
+    path = save_model(Sequential([Dense(784, 10)]), tmp_path / "m.npz", input_shape=(784,))
     assert load_model(path).input_shape == (784,)
-    old_style = save_model(mlp([2, 3]), tmp_path / "old.npz")
+    assert load_model(save_model(mlp([3, 4]), tmp_path / "mlp.npz")).input_shape == (3,)
+    old_style = save_model(Sequential([Dense(2, 3)]), tmp_path / "old.npz")
     assert load_model(old_style).input_shape is None
+    wrong = forge(tmp_path / "wrong.npz", None, small_arrays(),
+                  record={"format": FORMAT, "layers": [{"type": "Dense", "n_in": 2, "n_out": 8}],
+                          "input_shape": [5]})
+    with pytest.raises(ParameterFileError, match=r"input_shape \(5,\) does not fit the layers"):
+        load_model(wrong)
     with pytest.raises(ValueError, match="input_shape must be a list of 1 to 32 positive"):
         save_model(mlp([2, 3]), tmp_path / "bad.npz", input_shape=(0,))
     assert ReLU  # noqa: B018  (the import list stays the issue's vocabulary)

@@ -269,17 +269,6 @@ def _model_input_shape(model) -> tuple[int, ...] | None:
     return None if n_in is None else (n_in,)
 
 
-def _output_shape(model, input_shape) -> tuple[int, ...] | None:
-    """Shape of one sample's output, from the layers' ``output_shape`` (no data needed)."""
-    shape = tuple(input_shape)
-    try:
-        for layer in model.layers:
-            shape = tuple(layer.output_shape(shape))
-    except (ValueError, TypeError):
-        return None
-    return shape
-
-
 def _describe_inputs(shape) -> str:
     return "?" if shape is None else f"{shape[0]}" if len(shape) == 1 else f"{shape}"
 
@@ -299,7 +288,10 @@ def cmd_evaluate(args) -> dict:
         except (ValueError, TypeError):
             X = None
     if X is None and input_shape is not None:
-        out_shape = _output_shape(model, input_shape)
+        try:
+            out_shape = model.output_shape(input_shape)
+        except ValueError:
+            pass
     if X is None or out_shape != (n_out,):
         raise ParameterFileError(
             f"{args.params} was not trained on {args.dataset}: the model maps "

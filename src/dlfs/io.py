@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_write
+from .layers import Layer
 from .model import Sequential
 
 FORMAT = "dlfs-params-1"
@@ -102,7 +103,7 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
     input_shape : tuple of int, optional
         Shape of one input sample, e.g. ``(784,)`` or ``(1, 28, 28)``,
         recorded so that a program loading the file knows what to feed it.
-        Defaults to ``model.input_shape`` when the model has one.
+        Defaults to ``model.input_shape`` (None: not recorded).
 
     The file is written to a temporary name first and renamed, so a crash
     never leaves a half-written file under the final name (and the next save
@@ -113,7 +114,7 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
     path = check_save_path(path)
     arrays = model.state()
     record = {"format": FORMAT, "layers": model.architecture()}
-    input_shape = getattr(model, "input_shape", None) if input_shape is None else input_shape
+    input_shape = model.input_shape if input_shape is None else input_shape
     if input_shape is not None:
         record["input_shape"] = _check_input_shape(list(input_shape), ValueError)
     arch = json.dumps(record, sort_keys=True)
@@ -204,7 +205,7 @@ def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
 
 def _check_record(path: Path, arch: dict, arrays: dict[str, np.ndarray]) -> None:
     """The architecture is a list of known layers, and the arrays are finite floats."""
-    from .layers import LAYER_TYPES
+    from .layers import LAYERS
 
     layers = arch.get("layers")
     if not isinstance(layers, list) or not 0 < len(layers) <= MAX_LAYERS:
@@ -213,9 +214,9 @@ def _check_record(path: Path, arch: dict, arrays: dict[str, np.ndarray]) -> None
     for i, spec in enumerate(layers):
         if not isinstance(spec, dict):
             raise ParameterFileError(f"{path}: layer {i} must be a JSON object, got {_short(spec)}")
-        if not isinstance(spec.get("type"), str) or spec["type"] not in LAYER_TYPES:
+        if not isinstance(spec.get("type"), str) or spec["type"] not in LAYERS:
             raise ParameterFileError(f"{path}: layer {i} has unknown type {_short(spec.get('type'))}"
-                                     f"; known types: {', '.join(sorted(LAYER_TYPES))}")
+                                     f"; known types: {', '.join(sorted(LAYERS))}")
     if "input_shape" in arch:
         _check_input_shape(arch["input_shape"])
     dtypes = set()
@@ -246,7 +247,7 @@ def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | No
     before anything is built.  None for a layer type this function does not
     know (it is then built and compared afterwards).
     """
-    from .layers import LAYER_TYPES
+    from .layers import LAYERS
 
     def size(key):
         value = config.get(key)
@@ -254,7 +255,7 @@ def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | No
             raise ValueError(f"{key} must be a positive integer, got {_short(value)}")
         return value
 
-    layer_cls = LAYER_TYPES[kind]
+    layer_cls = LAYERS[kind]
     if hasattr(layer_cls, "param_shapes"):           # a layer may describe itself
         return {k: tuple(v) for k, v in layer_cls.param_shapes(config).items()}
     if kind == "Dense":
@@ -382,12 +383,14 @@ def load_model(path: str | os.PathLike) -> Sequential:
     layers = []
     for i, spec in enumerate(arch["layers"]):
         try:
-            layers.extend(Sequential.from_architecture([spec], dtype=dtype, rng=rng).layers)
+            layers.append(Layer.from_config(spec, dtype=dtype, rng=rng))
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
             raise ParameterFileError(f"{path}: layer {i} ({spec['type']}): bad configuration "
                                      f"{_short(spec)}: {err}") from None
-    model = Sequential(layers)
-    _fill(model, path, arch, arrays, cast=False)
     shape = arch.get("input_shape")
-    model.input_shape = None if shape is None else tuple(shape)
-    return model
+    try:
+        model = Sequential(layers, input_shape=None if shape is None else tuple(shape))
+    except ValueError as err:
+        raise ParameterFileError(f"{path}: input_shape {tuple(shape)} does not fit the "
+                                 f"layers: {err}") from None
+    return _fill(model, path, arch, arrays, cast=False)
