@@ -1,5 +1,6 @@
 """The dlfs command under bad options and faults (issue 6, defects 1, 2, 11, 12, 13, 14, 17),
 on synthetic data so that no dataset file is needed."""
+import re
 import subprocess
 import sys
 import textwrap
@@ -73,8 +74,6 @@ def exits_2(argv, capsys, monkeypatch):
 ])
 def test_options_the_library_would_reject_exit_2_before_loading(argv, message, capsys,
                                                                monkeypatch):
-    import re
-
     err = exits_2(["train", "mnist", *argv], capsys, monkeypatch)
     assert re.search(message, err), err
 
@@ -197,3 +196,27 @@ def test_evaluate_feeds_the_recorded_input_shape(tmp_path, capsys, monkeypatch):
     assert nchw.shape == (2, 3, 64, 64) and nchw[:, 2].min() == 1 and nchw[:, :2].max() == 0
     assert cli.arrange_inputs(rgb, (12288,)).shape == (2, 12288)
     assert cli.arrange_inputs(rgb, (5, 5)) is None
+
+
+def test_a_real_sigint_during_training(tmp_path):
+    code = FAKE_DATA + textwrap.dedent(f'''
+        import sys
+        cli.load_dataset = fake_load_dataset
+        sys.exit(cli.main(["train", "mnist", "--epochs", "1000000", "--save",
+                           {str(tmp_path / "m.npz")!r}]))
+    ''')
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as in a terminal
+    with process.stdout, process.stderr:
+        for line in process.stderr:                  # the model summary: training starts now
+            if line.startswith("total") or " total " in line:
+                break
+        process.send_signal(signal.SIGINT)
+        err = process.stderr.read()
+        out = process.stdout.read()
+    assert process.wait(timeout=120) == 130
+    assert re.fullmatch(r"dlfs: interrupted in epoch \d+ of 1000000; nothing was saved\n", err)
+    assert out == "" and list(tmp_path.iterdir()) == []

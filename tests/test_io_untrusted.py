@@ -237,6 +237,15 @@ def test_the_next_save_removes_what_a_killed_save_left_behind(tmp_path):
         ["m.npz", running.name, other.name])
 
 
+def test_ctrl_c_during_a_save_leaves_no_file(tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(mlp([2, 3]), tmp_path / "m.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- the input shape ----------------------------------------------------------------------------
 
 def test_the_file_records_the_input_shape(tmp_path):

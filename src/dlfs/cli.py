@@ -145,7 +145,7 @@ def _dropout(text: str) -> float:
     return value
 
 
-def _check_combination(parser, args) -> None:
+def _check_combination(args) -> None:
     """Checks that need several options (and the dataset's size), with the library's rules."""
     from .data.transforms import split_sizes
 
@@ -159,7 +159,7 @@ def _check_combination(parser, args) -> None:
         check_batching(n_train, batch_size, min_batch=2 if args.batchnorm else 1,
                        drop_last=True if args.drop_last else None)
     except ValueError as err:
-        parser.error(f"{args.dataset} with --val-fraction {args.val_fraction}"
+        args.subparser.error(f"{args.dataset} with --val-fraction {args.val_fraction}"
                      f"{f' --limit {args.limit}' if args.limit is not None else ''}, "
                      f"--batch-size {batch_size}{' --batchnorm' if args.batchnorm else ''}: "
                      f"{err}")
@@ -167,7 +167,7 @@ def _check_combination(parser, args) -> None:
         try:
             check_save_path(args.save)
         except ValueError as err:
-            parser.error(f"argument --save: {err}")
+            args.subparser.error(f"argument --save: {err}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")
+    train.set_defaults(subparser=train)
     train.add_argument("dataset", choices=sorted(DEFAULTS))
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                        help="hidden layer sizes, comma-separated (mnist: 256,128; cats: 20,7,5)")
@@ -307,7 +308,7 @@ def cmd_evaluate(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _check_combination(parser, args)
+    _check_combination(args)
     from .data import DatasetError
 
     try:
