@@ -5,9 +5,8 @@ A file holds one array per parameter and buffer (``"0.W"``, ``"0.b"``,
 types and configurations and, when known, the shape of one input sample), and
 a SHA-256 checksum over both.
 
-What protects you, and what does not
-------------------------------------
-A model file is **untrusted input**, and is read as such:
+**What protects you, and what does not.**  A model file is *untrusted
+input*, and is read as such:
 
 * Nothing is ever unpickled (``allow_pickle=False``), so a file cannot run
   code on your machine.
@@ -16,7 +15,11 @@ A model file is **untrusted input**, and is read as such:
   file actually stores, and every array must be float32 or float64, finite,
   and stored uncompressed.  A small file therefore cannot make the loader
   allocate more memory than the file's own size (plus the same again for the
-  model); every malformed file raises :class:`ParameterFileError`.
+  model); every malformed file raises :class:`ParameterFileError`.  (This
+  holds for every layer type whose parameter shapes follow from its
+  configuration without building it: Dense, BatchNorm and any layer class
+  that defines a ``param_shapes(config)`` class method returning
+  ``{name: shape}``.  Other layers are built first and compared after.)
 * The SHA-256 checksum is **not a signature**.  It is unkeyed: it detects a
   file damaged in transit or on disk and an edit by a tool that does not know
   the format, but anyone who edits a file on purpose can recompute it.  It
