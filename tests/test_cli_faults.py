@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -214,6 +215,7 @@ def test_a_real_sigint_during_training(tmp_path):
         for line in process.stderr:                  # the model summary: training starts now
             if line.startswith("total") or " total " in line:
                 break
+        time.sleep(1.0)                              # well into the epochs
         process.send_signal(signal.SIGINT)
         err = process.stderr.read()
         out = process.stdout.read()

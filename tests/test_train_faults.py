@@ -50,6 +50,16 @@ def test_batch_size_one_with_batchnorm_is_refused():
         check_batching(100, 1, min_batch=2)
 
 
+def test_one_sample_is_enough_for_batchnorm_over_more_than_the_batch_axis():
+    from dlfs.train import min_batch_size
+
+    assert min_batch_size(batchnorm_model()) == 2
+    assert min_batch_size(Sequential([BatchNorm(4)], input_shape=(4,))) == 2
+    assert min_batch_size(Sequential([BatchNorm(4)], input_shape=(4, 3))) == 1    # (N, C, L)
+    assert min_batch_size(Sequential([BatchNorm(4)])) == 2                         # unknown
+    assert min_batch_size(mlp([2, 3])) == 1
+
+
 def test_drop_last_leaves_out_the_incomplete_batch():
     X, y = np.zeros((10, 1), np.float32), np.arange(10)
     assert [len(b) for _, b in batches(X, y, 4, drop_last=True)] == [4, 4]

@@ -73,10 +73,26 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def min_batch_size(model: Sequential) -> int:
-    """Smallest mini-batch ``model`` can train on: 2 with BatchNorm (a batch variance), else 1."""
+    """Smallest mini-batch ``model`` can train on.
+
+    2 when a BatchNorm layer sees one value per feature and sample (after a
+    Dense layer: a batch variance needs two samples), else 1.  BatchNorm after
+    a convolution averages over the pixels too, so one image is enough; that
+    is known only when the model has an ``input_shape``.
+    """
     from .layers import BatchNorm
 
-    return 2 if any(isinstance(layer, BatchNorm) for layer in model.layers) else 1
+    shape, need = getattr(model, "input_shape", None), 1
+    for layer in model.layers:
+        if isinstance(layer, BatchNorm) and (
+                shape is None or int(np.prod(shape)) // layer.n_features < 2):
+            need = 2
+        if shape is not None:
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError:
+                shape = None
+    return need
 
 
 def check_batching(n_samples: int, batch_size: int, *, min_batch: int = 1,
