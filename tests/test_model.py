@@ -61,7 +61,8 @@ def finite_differences_can_judge(model, X, loss, y):
             kink_distance = min(kink_distance, np.min(np.abs(x)))
         x = layer.forward(x)
     value = loss.forward(x, y)
-    grads = [model.backward(loss.backward(), input_grad=True)] + [g for _, _, g in model.parameters()]
+    grads = ([model.backward(loss.backward(), input_grad=True)]
+             + [g for _, _, g in model.parameters()])
     for g, s in zip(gens, states):                 # rewind: gradcheck must see the same masks
         g.bit_generator.state = s
     resolvable = all(np.linalg.norm(g) <= 1e-8 or np.sqrt(np.mean(g**2)) > 1e-2 * max(1, value)

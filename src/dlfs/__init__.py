@@ -2,6 +2,8 @@
 
 Conventions used everywhere: arrays are batch-first (rows are samples), a
 dense layer computes ``Z = X @ W + b`` with ``W`` of shape (n_in, n_out).
+Images are NCHW, (n_samples, channels, height, width), and convolution
+kernels (C_out, C_in, kh, kw), as in PyTorch.
 """
 from . import activations, data, init, losses, metrics, optim, schedules
 from .gradcheck import gradcheck, numerical_gradient, relative_error

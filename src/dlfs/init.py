@@ -76,7 +76,10 @@ def xavier_normal(shape, rng, dtype=np.float32):
 
 
 def xavier_uniform(shape, rng, dtype=np.float32):
-    r""":math:`\mathcal U(-a, a)`, :math:`a = \sqrt{6/(n_\text{in}+n_\text{out})}`; ``shape`` 2-D or a kernel."""
+    r""":math:`\mathcal U(-a, a)`, :math:`a = \sqrt{6/(n_\text{in}+n_\text{out})}`.
+
+    ``shape`` 2-D or a kernel.
+    """
     fan_in, fan_out = fan_in_fan_out(shape)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)

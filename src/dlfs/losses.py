@@ -172,7 +172,7 @@ class BinaryCrossEntropy(Loss):
 
     @staticmethod
     def target_labels(target: np.ndarray) -> np.ndarray:
-        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 included), int64 (n_samples,)."""
+        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 too), int64 (n_samples,)."""
         return (target.reshape(-1) > 0.5).astype(np.int64)
 
     def __repr__(self):
@@ -189,7 +189,7 @@ class SoftmaxCrossEntropy(Loss):
 
     where :math:`Y` is one-hot.  The log-sum-exp shift makes logits of any
     size safe (no overflow, no :math:`\log 0`), and the exponentials computed
-    for the loss are reused for the gradient.
+    for the loss are reused for the gradient, which has the logits' shape.
 
     Shapes
     ------
@@ -197,7 +197,6 @@ class SoftmaxCrossEntropy(Loss):
         The logits.
     target : int ndarray of shape (n_samples,), or float ndarray of shape (n_samples, n_classes)
         Labels in [0, n_classes), or one-hot (or soft) labels.
-    gradient : ndarray of shape (n_samples, n_classes)
     """
 
     def _check(self, prediction, target):
