@@ -169,7 +169,7 @@ def test_json_into_a_closed_pipe_ends_quietly():
     assert "Traceback" not in err and "BrokenPipeError" not in err and "Exception" not in err
 
 
-# -- defect 17: a directory as --params ------------------------------------------------------------
+# -- defect 17: a directory as --params -----------------------------------------------------
 
 def test_a_directory_as_params_is_named_as_such(tmp_path, capsys):
     assert main(["evaluate", "mnist", "--params", str(tmp_path)]) == 1

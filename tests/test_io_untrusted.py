@@ -143,7 +143,8 @@ def test_the_docs_say_what_the_checksum_does_not_protect_against():
     import dlfs.io
 
     doc = " ".join(dlfs.io.__doc__.split())
-    assert "not a signature" in doc and "anyone who edits a file on purpose can recompute it" in doc
+    assert "not a signature" in doc
+    assert "anyone who edits a file on purpose can recompute it" in doc
 
 
 # -- defect 8: full configuration and dtype -------------------------------------------------

@@ -216,10 +216,12 @@ def _check_record(path: Path, arch: dict, arrays: dict[str, np.ndarray]) -> None
                                  f"descriptions, got {_short(layers)}")
     for i, spec in enumerate(layers):
         if not isinstance(spec, dict):
-            raise ParameterFileError(f"{path}: layer {i} must be a JSON object, got {_short(spec)}")
-        if not isinstance(spec.get("type"), str) or spec["type"] not in LAYERS:
-            raise ParameterFileError(f"{path}: layer {i} has unknown type {_short(spec.get('type'))}"
-                                     f"; known types: {', '.join(sorted(LAYERS))}")
+            raise ParameterFileError(f"{path}: layer {i} must be a JSON object, "
+                                     f"got {_short(spec)}")
+        kind = spec.get("type")
+        if not isinstance(kind, str) or kind not in LAYERS:
+            raise ParameterFileError(f"{path}: layer {i} has unknown type {_short(kind)}; "
+                                     f"known types: {', '.join(sorted(LAYERS))}")
     if "input_shape" in arch:
         _check_input_shape(arch["input_shape"])
     dtypes = set()

@@ -62,7 +62,7 @@ class TrainingDiverged(FloatingPointError):
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`fit`; ``epoch`` (from 1) is the epoch that was running.
 
-    A :class:`KeyboardInterrupt`, so code that does not care handles it as
+    A ``KeyboardInterrupt``, so code that does not care handles it as
     before.  ``history`` holds the epochs that completed; the model keeps the
     parameters of the moment it was stopped.
     """

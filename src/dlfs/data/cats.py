@@ -47,13 +47,13 @@ CLASSES = ("non-cat", "cat")
 
 
 def load_split(split: str, *, data_dir: str | os.PathLike | None = None):
-    """One split of the cat pictures: ``(x, y)`` as :func:`load_cats` returns them.
+    """One split of the cat pictures: ``(x, y)`` as :func:`~dlfs.data.load_cats` returns them.
 
     Parameters
     ----------
     split : {"train", "test"}
     data_dir : str or path-like, optional
-        Cache root; see :func:`load_cats`.
+        Cache root; see :func:`~dlfs.data.load_cats`.
 
     Returns
     -------

@@ -101,13 +101,13 @@ def parse_idx(content, *, magic: int, source: str | os.PathLike = "<bytes>") -> 
 
 
 def load_split(split: str, *, data_dir: str | os.PathLike | None = None):
-    """One split of MNIST: ``(x, y)`` as :func:`load_mnist` returns them.
+    """One split of MNIST: ``(x, y)`` as :func:`~dlfs.data.load_mnist` returns them.
 
     Parameters
     ----------
     split : {"train", "test"}
     data_dir : str or path-like, optional
-        Cache root; see :func:`load_mnist`.
+        Cache root; see :func:`~dlfs.data.load_mnist`.
 
     Returns
     -------
