@@ -263,3 +263,32 @@ def test_the_file_records_the_input_shape(tmp_path):
     with pytest.raises(ValueError, match="input_shape must be a list of 1 to 32 positive"):
         save_model(mlp([2, 3]), tmp_path / "bad.npz", input_shape=(0,))
     assert ReLU  # noqa: B018  (the import list stays the issue's vocabulary)
+
+
+# -- any damage at all: a ParameterFileError, never another exception ---------------------------
+
+@pytest.fixture(scope="module")
+def valid_file_bytes(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    model = Sequential([Dense(3, 4, rng=rng), LeakyReLU(0.2), Dense(4, 2, rng=rng)],
+                       input_shape=(3,))
+    return save_model(model, tmp_path_factory.mktemp("fuzz") / "m.npz").read_bytes()
+
+
+def test_random_damage_gives_a_parameter_file_error_or_a_valid_model(valid_file_bytes, tmp_path):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "damaged.npz"
+    for trial in range(400):
+        data = bytearray(valid_file_bytes)
+        for _ in range(rng.integers(1, 4)):
+            position = int(rng.integers(len(data)))
+            if trial % 4 == 0:
+                del data[position:]                       # truncate
+                break
+            data[position] = int(rng.integers(256))     # flip a byte
+        path.write_bytes(bytes(data))
+        try:
+            model = load_model(path)
+        except ParameterFileError:
+            continue
+        assert model.input_shape == (3,)                # damage the checks cannot see

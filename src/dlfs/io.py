@@ -185,9 +185,9 @@ def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
                 contents = {name: f[name] for name in f.files}
     except ParameterFileError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    except Exception as err:     # noqa: BLE001  untrusted bytes: zipfile, npy header, EOF...
         raise ParameterFileError(f"{path} is not a readable dlfs parameter file "
-                                 f"(truncated or corrupt?): {err}") from None
+                                 f"(truncated or corrupt?): {type(err).__name__}: {err}") from None
     try:
         arch_json = str(contents.pop("__architecture__"))
         stored_sum = str(contents.pop("__sha256__"))
