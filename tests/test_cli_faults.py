@@ -222,3 +222,21 @@ def test_a_real_sigint_during_training(tmp_path):
     assert process.wait(timeout=120) == 130
     assert re.fullmatch(r"dlfs: interrupted in epoch \d+ of 1000000; nothing was saved\n", err)
     assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_a_save_path_that_goes_bad_during_training_is_one_line(fake_data, tmp_path, capsys,
+                                                              monkeypatch):
+    import dlfs.io
+
+    target = tmp_path / "m.npz"
+    real_save = cli.save_model
+
+    def save_after_the_folder_vanished(model, path, **kwargs):
+        target.mkdir()                                   # someone made it a directory meanwhile
+        return real_save(model, path, **kwargs)
+    monkeypatch.setattr(cli, "save_model", save_after_the_folder_vanished)
+    assert main(["train", "mnist", "--epochs", "1", "--quiet", "--save", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("dlfs: error: could not save the trained parameters to ")
+    assert "is a directory" in err and len(err.splitlines()) == 1
+    assert dlfs.io.save_model is real_save

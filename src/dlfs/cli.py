@@ -248,7 +248,11 @@ def cmd_train(args) -> dict:
             print(f"{i + 1:>5} {history.loss[i]:8.4f} {history.accuracy[i]:7.4f} "
                   f"{history.val_loss[i]:8.4f} {history.val_accuracy[i]:7.4f}", file=sys.stderr)
     if args.save:
-        save_model(model, args.save, input_shape=input_shape)
+        try:
+            save_model(model, args.save, input_shape=input_shape)
+        except (OSError, ValueError) as err:      # the path changed during training
+            raise OSError(f"could not save the trained parameters to {args.save}: {err}") \
+                from None
         args.saved_to = args.save
     test_loss, test_acc = evaluate(model, loss, test[0], _targets(test[1], n_classes))
     return {
