@@ -333,9 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         where = (f" in epoch {interrupt.epoch} of {interrupt.epochs}"
                  if isinstance(interrupt, TrainingInterrupted) else "")
         saved = getattr(args, "saved_to", None)
-        print(f"dlfs: interrupted{where}; "
-              + (f"the parameters were saved to {saved}" if saved else "nothing was saved"),
-              file=sys.stderr)
+        outcome = ("" if args.command != "train" else
+                   f"; the parameters were saved to {saved}" if saved else "; nothing was saved")
+        print(f"dlfs: interrupted{where}{outcome}", file=sys.stderr)
         return 130
     except (DatasetError, ParameterFileError, TrainingDiverged, OSError) as err:
         print(f"dlfs: error: {err}", file=sys.stderr)
