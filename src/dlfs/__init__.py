@@ -13,7 +13,8 @@ from .layers import (BatchNorm, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU,
 from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optim import SGD, Adam, Momentum, RMSProp
-from .train import History, batches, evaluate, fit
+from .train import (History, TrainingDiverged, TrainingInterrupted, batches, evaluate,
+                    fit)
 
 __version__ = "0.1.0"
 
@@ -25,5 +26,5 @@ __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
     "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam",
-    "History", "batches", "evaluate", "fit",
+    "History", "TrainingDiverged", "TrainingInterrupted", "batches", "evaluate", "fit",
 ]
