@@ -22,12 +22,17 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     overflows, and tiny probabilities keep their full relative precision.
     (Two exponentials are cheaper than choosing per element with ``np.where``,
     whose data-dependent branches are slow on random signs.)
+
+    Implements :eq:`eq-neuron` (the sigmoid).
     """
     return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`."""
+    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`.
+
+    Implements :eq:`eq-sigmoid-props`.
+    """
     s = sigmoid(z)
     return s * (1.0 - s)
 

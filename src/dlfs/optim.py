@@ -52,7 +52,10 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`."""
+    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`.
+
+    Implements :eq:`eq-gd`.
+    """
 
     def update(self, name, param, grad):
         param -= self.lr * grad
