@@ -348,7 +348,7 @@ class FillEquationLinks(SphinxPostTransform):
         out: list[nodes.Node] = [make_refnode(builder, self.docname(), todoc, anchor, code,
                                               text)]
         source = _viewcode_target(env, imp.module, imp.qualname)
-        if source is not None:
+        if source is not None and builder.format == "html":   # viewcode: site only
             from sphinx.ext.viewcode import viewcode_anchor
 
             out += [nodes.Text(" "),
@@ -374,7 +374,7 @@ class FillEquationLinks(SphinxPostTransform):
             docname, number = math.equations[label]
             rows.append((order.get(docname, 10**6), number, label, docname, implementers))
         rows.sort()
-        widths = [12, 30, 22, 36]
+        widths = [10, 30, 22, 38]
         table = nodes.table(classes=["colwidths-given", "dlfs-equations"])
         group = nodes.tgroup(cols=len(widths))
         table += group

@@ -81,6 +81,9 @@ class BinaryCrossEntropy(Loss):
 
     .. math:: L = -\frac1N \sum_n \big[y_n \log p_n + (1 - y_n)\log(1 - p_n)\big]
 
+    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
+    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
+
     Parameters
     ----------
     from_logits : bool
@@ -92,9 +95,6 @@ class BinaryCrossEntropy(Loss):
         :math:`p = 0` or :math:`1` gives a large but finite loss.
 
     prediction, target : ndarray of shape (n_samples,) or (n_samples, 1); targets in [0, 1].
-
-    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
-    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
     """
 
     def __init__(self, from_logits: bool = False) -> None:
