@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Packages of the ``book`` extra that the tests (and book_paths.py) import.
-BOOK_MODULES = ("yaml", "sphinx", "jupyter_book", "jupytext", "nbclient")
+BOOK_MODULES = ("yaml", "sphinx", "jupyter_book", "nbclient", "nbformat")
 
 
 def in_ci() -> bool:
