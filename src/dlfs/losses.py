@@ -98,6 +98,9 @@ class MSE(Loss):
 
     prediction, target : ndarray of shape (n_samples, n_outputs) or (n_samples,).
     The gradient has the prediction's shape.
+
+    Implements :eq:`eq-loss-mse`.
+    Implements :eq:`eq-loss-mse-grad`.
     """
 
     def _check(self, prediction, target):
@@ -198,6 +201,10 @@ class SoftmaxCrossEntropy(Loss):
     target : int ndarray of shape (n_samples,), or float ndarray of shape (n_samples, n_classes)
         Labels in [0, n_classes), or one-hot (or soft) labels.
     gradient : ndarray of shape (n_samples, n_classes)
+        What ``backward`` returns.
+
+    Implements :eq:`eq-loss-ce-logits`.
+    Implements :eq:`eq-loss-ce-grad`.
     """
 
     def _check(self, prediction, target):
