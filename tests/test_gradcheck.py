@@ -7,27 +7,27 @@ from dlfs import (Dense, Dropout, Sequential, Sigmoid, SoftmaxCrossEntropy, Tanh
 from dlfs.losses import MSE
 
 
-class DenseWithWrongWeightGradient(Dense):
+class DenseWithWrongWeightGradient(Dense, register=False):
     """A classic bug: dW off by a constant factor (a mis-applied 1/N, say)."""
 
-    def backward(self, grad_out):
-        dx = super().backward(grad_out)
+    def _backward(self, grad_out, input_grad):
+        dx = super()._backward(grad_out, input_grad)
         self.grads["W"] *= 1.5
         return dx
 
 
-class SigmoidMissingOneMinusS(Sigmoid):
+class SigmoidMissingOneMinusS(Sigmoid, register=False):
     """Another classic: sigma' written as sigma instead of sigma (1 - sigma)."""
 
-    def backward(self, grad_out):
-        return self._check_grad(grad_out) * self.out
+    def _backward(self, grad_out, input_grad):
+        return grad_out * self.f(self.z)
 
 
 class MSEWithoutTheTwo(MSE):
     """d/dp (p - y)^2 forgetting its factor 2."""
 
-    def backward(self):
-        return super().backward() / 2
+    def _backward(self):
+        return super()._backward() / 2
 
 
 def x64(*shape, seed=0):

@@ -61,7 +61,7 @@ def finite_differences_can_judge(model, X, loss, y):
             kink_distance = min(kink_distance, np.min(np.abs(x)))
         x = layer.forward(x)
     value = loss.forward(x, y)
-    grads = [model.backward(loss.backward())] + [g for _, _, g in model.parameters()]
+    grads = [model.backward(loss.backward(), input_grad=True)] + [g for _, _, g in model.parameters()]
     for g, s in zip(gens, states):                 # rewind: gradcheck must see the same masks
         g.bit_generator.state = s
     resolvable = all(np.linalg.norm(g) <= 1e-8 or np.sqrt(np.mean(g**2)) > 1e-2 * max(1, value)
@@ -102,7 +102,7 @@ def test_backward_applies_the_chain_rule_in_reverse_order():
     x = np.random.default_rng(1).standard_normal((5, 3))
     g = np.random.default_rng(2).standard_normal((5, 2))
     model.forward(x)
-    dx = model.backward(g)
+    dx = model.backward(g, input_grad=True)
     d0, _, d2 = model.layers
     z0 = x @ d0.params["W"] + d0.params["b"]
     g_hidden = (g @ d2.params["W"].T) * (z0 > 0)
@@ -211,7 +211,7 @@ def test_from_architecture_refuses_unknown_types_and_bad_arguments():
         Sequential.from_architecture([{"type": "Conv2D"}])
     with pytest.raises(ValueError, match=r"layer 1: unknown layer type None"):
         Sequential.from_architecture([{"type": "ReLU"}, {}])
-    with pytest.raises(ValueError, match=r"layer 0 \(Dense\): bad arguments"):
+    with pytest.raises(ValueError, match=r"layer 0: bad arguments for Dense"):
         Sequential.from_architecture([{"type": "Dense", "n_in": 2, "units": 3}])
 
 
@@ -276,3 +276,49 @@ def test_mlp_needs_at_least_two_sizes():
 def test_mlp_refuses_bad_dropout(p):
     with pytest.raises(ValueError, match=r"Dropout probability p must be in \[0, 1\)"):
         mlp([2, 3, 1], dropout=p)
+
+
+# -- backward skips the unused input gradient ------------------------------------------
+
+def test_backward_returns_the_input_gradient_only_when_asked():
+    model = small_model()
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    g = np.random.default_rng(2).standard_normal((5, 2))
+    model.forward(x)
+    dx = model.backward(g, input_grad=True)
+    grads = {name: grad.copy() for name, _, grad in model.parameters()}
+    assert model.backward(g) is None
+    for name, _, grad in model.parameters():
+        np.testing.assert_array_equal(grad, grads[name])
+    assert dx.shape == x.shape
+
+
+def test_backward_stops_at_the_lowest_layer_with_parameters():
+    seen = []
+
+    class Recorder(ReLU, register=False):
+        def backward(self, grad_out, input_grad=True):
+            seen.append(input_grad)
+            return super().backward(grad_out, input_grad)
+
+    rng = np.random.default_rng(0)
+    model = Sequential([Recorder(), Dense(3, 4, dtype=np.float64, rng=rng), Recorder(),
+                        Dense(4, 2, dtype=np.float64, rng=rng)])
+    model.forward(np.ones((2, 3)))
+    model.backward(np.ones((2, 2)))
+    assert seen == [True]                  # the upper ReLU; nothing below the first Dense
+    seen.clear()
+    model.backward(np.ones((2, 2)), input_grad=True)
+    assert seen == [True, True]
+
+
+# -- a layer used twice (issue 6, item 4) -----------------------------------------------
+
+def test_a_layer_instance_used_twice_is_refused():
+    d = Dense(3, 3)
+    with pytest.raises(ValueError, match=r"layer 2 is the same Dense object as layer 0; "
+                                         r"a layer can appear once in a model"):
+        Sequential([d, Tanh(), d])
+    relu = ReLU()
+    with pytest.raises(ValueError, match="layer 1 is the same ReLU object as layer 0"):
+        Sequential([relu, relu])

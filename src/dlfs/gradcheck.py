@@ -121,7 +121,7 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Los
 
     f()
     grad_out = loss.backward() if loss is not None else projection
-    analytic_x = obj.backward(grad_out)
+    analytic_x = obj.backward(grad_out, input_grad=True)
     if isinstance(obj, Sequential):
         analytic = {name: g.copy() for name, _, g in obj.parameters()}
         params = {name: p for name, p, _ in obj.parameters()}

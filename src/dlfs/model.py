@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ._checks import check_positive
-from .layers import LAYER_TYPES, Layer
+from .layers import Layer
 
 
 class Sequential:
@@ -25,6 +25,12 @@ class Sequential:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a dlfs Layer")
+            for j in range(i):
+                if layers[j] is layer:
+                    # It would keep only its last input and collect two optimiser steps.
+                    raise ValueError(f"layer {i} is the same {type(layer).__name__} object as "
+                                     f"layer {j}; a layer can appear once in a model (create "
+                                     f"a new layer for each position)")
         self.layers = layers
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
@@ -35,11 +41,22 @@ class Sequential:
 
     __call__ = forward
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Backpropagate ``dL/d(output)``; fills every layer's ``grads``, returns ``dL/dx``."""
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
-        return grad_out
+    def backward(self, grad_out: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate ``dL/d(output)`` and fill every layer's ``grads``.
+
+        Parameters
+        ----------
+        grad_out : ndarray with the shape of the last forward output
+        input_grad : bool
+            Return ``dL/dX``, shape of the forward input.  By default (False)
+            the gradient below the lowest layer with parameters is not
+            computed, and None is returned: training does not need it.
+        """
+        first = 0 if input_grad else next(
+            (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+        for i in reversed(range(first, len(self.layers))):
+            grad_out = self.layers[i].backward(grad_out, input_grad=input_grad or i > first)
+        return grad_out if input_grad else None
 
     def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Forward pass in inference mode (no dropout, running BatchNorm statistics).
@@ -80,21 +97,15 @@ class Sequential:
         # One generator for all layers: a fresh default_rng(0) per layer would give
         # every Dense layer of the same shape identical initial weights.
         rng = np.random.default_rng(0) if rng is None else rng
+        if not isinstance(architecture, list):
+            raise ValueError(f"an architecture is a list of layer configs, "
+                             f"got {type(architecture).__name__}")
         layers = []
-        for i, spec in enumerate(architecture):
-            spec = dict(spec)
-            kind = spec.pop("type", None)
-            if kind not in LAYER_TYPES:
-                raise ValueError(f"layer {i}: unknown layer type {kind!r}")
-            cls_ = LAYER_TYPES[kind]
-            if kind in ("Dense", "BatchNorm"):
-                spec["dtype"] = dtype
-            if kind == "Dense":
-                spec["rng"] = rng
+        for i, config in enumerate(architecture):
             try:
-                layers.append(cls_(**spec))
-            except TypeError as err:
-                raise ValueError(f"layer {i} ({kind}): bad arguments {spec}: {err}") from None
+                layers.append(Layer.from_config(config, dtype=dtype, rng=rng))
+            except ValueError as err:
+                raise ValueError(f"layer {i}: {err}") from None
         return cls(layers)
 
     def summary(self, input_shape: tuple[int, ...]) -> str:

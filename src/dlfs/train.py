@@ -62,16 +62,9 @@ def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
         out = model.forward(Xb, training=False)
         total += loss.forward(out, yb) * len(Xb)
         if hasattr(loss, "predict_labels"):
-            correct += int(np.sum(loss.predict_labels(out) == _labels(yb)))
+            correct += int(np.sum(loss.predict_labels(out) == loss.target_labels(yb)))
     acc = correct / len(X) if hasattr(loss, "predict_labels") else None
     return total / len(X), acc
-
-
-def _labels(y: np.ndarray) -> np.ndarray:
-    """Integer labels from labels, one-hot rows or 0/1 column targets."""
-    if y.ndim == 2 and y.shape[1] > 1:
-        return np.argmax(y, axis=1)
-    return y.reshape(-1).astype(np.int64, copy=False)
 
 
 def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
@@ -135,7 +128,7 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
             model.backward(loss.backward())
             optimizer.step(model.parameters())
             if classify:
-                correct += int(np.sum(loss.predict_labels(out) == _labels(yb)))
+                correct += int(np.sum(loss.predict_labels(out) == loss.target_labels(yb)))
         history.seconds.append(time.perf_counter() - start)
         history.loss.append(total / len(X))
         history.accuracy.append(correct / len(X) if classify else float("nan"))

@@ -120,12 +120,12 @@ def test_parameter_gradients_hand_computed():
 # -- bad input ------------------------------------------------------------------------
 
 def test_a_single_sample_is_refused_in_training():
-    with pytest.raises(ValueError, match="BatchNorm needs at least 2 samples per batch"):
+    with pytest.raises(ValueError, match="BatchNorm needs at least 2 values per feature in training mode"):
         BatchNorm(2).forward(np.ones((1, 2), np.float32))
 
 
 def test_feature_mismatch_is_refused():
-    with pytest.raises(ValueError, match=r"BatchNorm expects 3 features, got shape \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"BatchNorm expects 3 features \(channels, axis 1\), got sample shape \(2,\)"):
         BatchNorm(3).forward(np.ones((4, 2), np.float32))
 
 
