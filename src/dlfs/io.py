@@ -260,7 +260,7 @@ def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | No
             raise ValueError(f"{key} must be a positive integer, got {_short(value)}")
         return value
 
-    layer_cls = LAYERS[kind]
+    layer_cls = LAYERS.get(kind)
     if hasattr(layer_cls, "param_shapes"):           # a layer may describe itself
         return {k: tuple(v) for k, v in layer_cls.param_shapes(config).items()}
     if kind == "Dense":
