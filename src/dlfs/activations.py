@@ -24,6 +24,8 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     whose data-dependent branches are slow on random signs.)
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-neuron` (the sigmoid).
     """
     return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
 
@@ -32,6 +34,8 @@ def sigmoid_grad(z: np.ndarray) -> np.ndarray:
     r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`.
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-sigmoid-props`.
     """
     s = sigmoid(z)
     return s * (1.0 - s)

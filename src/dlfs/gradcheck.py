@@ -28,6 +28,8 @@ def relative_error(analytic: np.ndarray, numeric: np.ndarray, atol: float = 0.0)
     to within the finite-difference noise (for example the bias of a layer
     followed by BatchNorm, whose true gradient is exactly zero), and a ratio of
     two noise terms would be meaningless.
+
+    Implements :eq:`eq-relerr`.
     """
     scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric))
     return 0.0 if scale <= atol else float(np.linalg.norm(analytic - numeric) / scale)
@@ -41,6 +43,8 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     array of the shape of ``x``.  This is the one deliberate Python loop over
     elements in the package: it is a checking tool for small arrays, never on
     a training path.
+
+    Implements :eq:`eq-central`.
     """
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
         raise TypeError("numerical_gradient perturbs x in place: x must be a floating-point "

@@ -117,6 +117,9 @@ class BinaryCrossEntropy(Loss):
 
     .. math:: L = -\frac1N \sum_n \big[y_n \log p_n + (1 - y_n)\log(1 - p_n)\big]
 
+    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
+    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
+
     Parameters
     ----------
     from_logits : bool

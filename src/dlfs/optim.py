@@ -60,7 +60,10 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`."""
+    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`.
+
+    Implements :eq:`eq-gd`.
+    """
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
