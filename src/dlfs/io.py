@@ -49,7 +49,7 @@ FORMAT = "dlfs-params-1"
 MAX_LAYERS = 10_000
 #: dtypes a parameter file may hold.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-#: Configuration keys that only say how a layer was initialised: a trained
+#: Configuration keys that only say how a layer was initialised.  A trained
 #: layer computes the same function whatever they are, so loading ignores them.
 INIT_ONLY_KEYS = frozenset({"init"})
 
