@@ -161,3 +161,42 @@ def _check_layers(obj, x, target, loss, h, atol, training, seed, rngs, rng_state
     for name, param in params.items():
         errors[name] = relative_error(analytic[name], numerical_gradient(f, param, h), atol)
     return errors
+
+
+def kink_margin(model: Sequential, x: np.ndarray, *, training: bool = True) -> float:
+    r"""Smallest :math:`|z|` over every input entry of a ReLU or LeakyReLU layer.
+
+    ReLU and LeakyReLU have a kink at :math:`z = 0`.  A centred difference
+    with step ``h`` straddles the kink when a perturbation moves a
+    pre-activation across zero; the quotient then averages the two slopes
+    and disagrees with backpropagation although the code is right (a *false
+    alarm*).  The returned margin tells how far the nearest pre-activation is
+    from its kink; a gradient check is trustworthy only when the margin is
+    large compared with how much a step of size ``h`` can move a
+    pre-activation.
+
+    Implements :eq:`eq-gc-kink`.
+
+    Parameters
+    ----------
+    model : Sequential
+    x : ndarray of shape (n_samples, ...)
+        The input of the check.
+    training : bool
+        Mode of the forward pass (as in :func:`gradcheck`).
+
+    Returns
+    -------
+    float
+        ``inf`` when the model has no ReLU or LeakyReLU layer.
+    """
+    from .layers import LeakyReLU, ReLU
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"kink_margin takes a Sequential model, got {type(model).__name__}")
+    margin = np.inf
+    for layer in model.layers:
+        if isinstance(layer, (ReLU, LeakyReLU)):
+            margin = min(margin, float(np.min(np.abs(x))))
+        x = layer.forward(x, training=training)
+    return margin
