@@ -45,6 +45,8 @@ def tanh(z: np.ndarray) -> np.ndarray:
     """Hyperbolic tangent (NumPy's is already stable).
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-tanh`.
     """
     return np.tanh(z)
 
@@ -53,6 +55,8 @@ def tanh_grad(z: np.ndarray) -> np.ndarray:
     r""":math:`\tanh'(z) = 1 - \tanh^2(z)`.
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-derivs`.
     """
     t = np.tanh(z)
     return 1.0 - t * t
@@ -62,6 +66,8 @@ def relu(z: np.ndarray) -> np.ndarray:
     r""":math:`\max(0, z)`.
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-relu`.
     """
     return np.maximum(z, 0)
 
@@ -70,6 +76,8 @@ def relu_grad(z: np.ndarray) -> np.ndarray:
     """1 where ``z > 0``, else 0 (we take the derivative at the kink to be 0).
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-derivs`.
     """
     return (z > 0).astype(z.dtype)
 
@@ -80,6 +88,8 @@ def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     For :math:`\alpha < 1` this is simply :math:`\max(z, \alpha z)`.
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-lrelu`.
     """
     return np.maximum(z, alpha * z)
 
@@ -88,6 +98,8 @@ def leaky_relu_grad(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     r"""1 for :math:`z > 0`, :math:`\alpha` otherwise (:math:`0 < \alpha < 1`).
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-derivs`.
     """
     return np.maximum((z > 0).astype(z.dtype), alpha)
 
@@ -100,6 +112,8 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     sum never underflows to zero.
 
     ``z``: any shape; returns its shape without ``axis`` (kept as 1 with ``keepdims``).
+
+    Implements :eq:`eq-loss-lse`.
     """
     m = np.max(z, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
@@ -110,6 +124,8 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable.
 
     ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-loss-ce-logits` (the log-softmax) with the shift of :eq:`eq-loss-lse`.
     """
     # (z - m) - log(sum) rather than z - (m + log(sum)): the shifted logits are
     # exact, so a confident prediction's log-probability keeps full precision.
@@ -122,6 +138,8 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
     For a batch of logits of shape (n_samples, n_classes) use ``axis=1``
     (each row becomes a probability vector).
+
+    Implements :eq:`eq-loss-softmax`, computed as in :eq:`eq-loss-lse`.
     """
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)

@@ -98,6 +98,9 @@ class MSE(Loss):
 
     prediction, target : ndarray of shape (n_samples, n_outputs) or (n_samples,).
     The gradient has the prediction's shape.
+
+    Implements :eq:`eq-loss-mse`.
+    Implements :eq:`eq-loss-mse-grad`.
     """
 
     def _check(self, prediction, target):
@@ -193,6 +196,8 @@ class SoftmaxCrossEntropy(Loss):
     where :math:`Y` is one-hot.  The log-sum-exp shift makes logits of any
     size safe (no overflow, no :math:`\log 0`), and the exponentials computed
     for the loss are reused for the gradient, which has the logits' shape.
+
+    Implements :eq:`eq-loss-ce-logits` and :eq:`eq-loss-ce-grad`.
 
     Shapes
     ------

@@ -110,10 +110,10 @@ def glue_sci(name: str, x: float, digits: int = 1) -> None:
 def glue_bound(name: str, x: float, digits: int = 0, *, sci: bool = True) -> float:
     """Glue an upper bound of ``|x|`` under ``name``, rounded *up* (never below the truth).
 
-    With ``sci=True`` the bound is typeset like :func:`glue_sci` (paste with
-    ``{glue:md}`name`{glue:md}`..., format ``myst``); with ``sci=False`` it is
-    glued as a plain float with ``digits`` decimals, rounded up (paste with
-    ``{glue:text}`name:.{digits}f```).  Returns the bound, so a cell can
+    With ``sci=True`` the bound is typeset like :func:`glue_sci` (pasted as
+    Markdown math); with ``sci=False`` it is glued as a plain float with
+    ``digits`` decimals, rounded up (pasted as text with a fixed-point format).
+    Returns the bound, so a cell can
     ``assert error <= bound``.
     """
     if sci:
