@@ -86,8 +86,8 @@ def test_patience_stops_and_restores_the_best_epoch():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "mnist", "--shift", "-1"], "argument --shift: must be >= 0"),
-    (["train", "mnist", "--lr-decay", "x"], "argument --lr-decay: invalid float value"),
+    (["train", "mnist", "--shift", "-1"], "argument --shift:"),
+    (["train", "mnist", "--lr-decay", "x"], "argument --lr-decay:"),
 ])
 def test_recipe_options_are_validated(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -294,7 +294,10 @@ def matmul_seconds(sizes=SIZES, *, n_samples: int = 60_000, batch_size: int = BA
 
 
 def epoch_flops(sizes=SIZES, n_samples: int = 60_000, input_grad: bool = True) -> int:
-    """Floating-point operations of the matrix products of one epoch (2 per multiply-add)."""
+    """Floating-point operations of the matrix products of one epoch (2 per multiply-add).
+
+    Implements :eq:`eq-mnist-flops` (with ``input_grad=False``).
+    """
     pairs = list(zip(sizes[:-1], sizes[1:]))
     per_sample = sum(2 * a * b for a, b in pairs)           # forward
     per_sample += sum(2 * a * b for a, b in pairs)          # dW

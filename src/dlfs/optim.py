@@ -39,6 +39,14 @@ class Optimizer:
             self.update(name, param, grad)
 
     def update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
+        """Change ``param`` in place, one step against ``grad``.
+
+        Parameters
+        ----------
+        name : str
+            Key of the parameter's state (``"0.W"``).
+        param, grad : ndarray of the same shape (any) and dtype
+        """
         raise NotImplementedError
 
     def _slots(self, name: str, param: np.ndarray, *slots: str) -> list[np.ndarray]:
@@ -56,9 +64,13 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`."""
+    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`.
+
+    Implements :eq:`eq-gd`.
+    """
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         (scratch,) = self._slots(name, param, "scratch")
         np.multiply(grad, self.lr, out=scratch)     # in place: no new array per step
         param -= scratch
@@ -80,6 +92,7 @@ class Momentum(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         v, scratch = self._slots(name, param, "velocity", "scratch")
         np.multiply(grad, self.lr, out=scratch)     # scratch = lr g
         v *= self.momentum
@@ -103,6 +116,7 @@ class RMSProp(Optimizer):
         self.rho, self.eps = float(rho), float(check_positive(eps, "eps"))
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         s, scratch = self._slots(name, param, "sq_avg", "scratch")
         s *= self.rho
         np.multiply(grad, grad, out=scratch)
@@ -142,6 +156,7 @@ class Adam(Optimizer):
         super().step(params)
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         # Every operation writes into an existing array (out=, *=, +=): a step
         # allocates nothing, and each pass over the parameter is a plain loop.
         m, v, scratch = self._slots(name, param, "m", "v", "scratch")

@@ -87,7 +87,10 @@ class Softmax(Layer):
         return self.s
 
     def _backward(self, grad_out, input_grad):
-        r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes)."""
+        r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes).
+
+        Implements :eq:`eq-loss-softmax-vjp`.
+        """
         s = self.s
         return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
 

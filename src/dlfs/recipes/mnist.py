@@ -21,7 +21,7 @@ from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential, mlp
 from ..optim import make_optimizer
 from ..schedules import ExponentialDecay
-from ..train import History, evaluate, fit
+from ..train import History, TrainingDiverged, TrainingInterrupted, evaluate, fit
 
 IMAGE_SIDE = 28
 
@@ -53,6 +53,8 @@ class Recipe:
         (the recipe uses none of the regularisers).
     patience : int, optional
         Early stopping on the validation loss, restoring the best epoch.
+    drop_last : bool, optional
+        Passed to :func:`dlfs.train.fit`.
     """
 
     hidden: tuple[int, ...] = (512, 256)
@@ -68,6 +70,7 @@ class Recipe:
     dropout: float = 0.0
     batchnorm: bool = False
     patience: int | None = None
+    drop_last: bool | None = None
 
     def with_(self, **changes) -> "Recipe":
         """A copy with some fields changed (``RECIPE.with_(epochs=3)``)."""
@@ -120,6 +123,8 @@ def load_data(*, val_fraction: float = RECIPE.val_fraction, seed: int = 0,
 def random_shift(X: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
     """Move every image by a random number of pixels, filling with background.
 
+    Implements :eq:`eq-mnist-shift`.
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, 784)
@@ -153,9 +158,10 @@ def random_shift(X: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.
     return out.reshape(n, s * s)
 
 
-def build_model(recipe: Recipe = RECIPE, *, seed: int = 0) -> Sequential:
+def build_model(recipe: Recipe = RECIPE, *, seed: int = 0,
+                n_inputs: int = IMAGE_SIDE * IMAGE_SIDE) -> Sequential:
     """The recipe's untrained ReLU MLP ``784 -> hidden -> 10`` (He initialisation)."""
-    return mlp([IMAGE_SIDE * IMAGE_SIDE, *recipe.hidden, 10], activation=recipe.activation,
+    return mlp([n_inputs, *recipe.hidden, 10], activation=recipe.activation,
                dropout=recipe.dropout, batchnorm=recipe.batchnorm,
                rng=np.random.default_rng(seed))
 
@@ -186,8 +192,11 @@ class Result:
 
 def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int = 0,
           model: Sequential | None = None, progress: bool | None = False,
-          callback=None) -> Result:
+          callback=None, loss=None) -> Result:
     """Train the recipe's model and measure it on the test set.
+
+    Implements the schedule :eq:`eq-mnist-lr` and the augmentation of
+    :eq:`eq-mnist-shift`, once per epoch.
 
     Parameters
     ----------
@@ -202,6 +211,8 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
         Passed to :func:`dlfs.train.fit`.
     callback : callable(epoch, model, history), optional
         Called after every epoch (learning curves of extra quantities).
+    loss : Loss, optional
+        Default :class:`~dlfs.losses.SoftmaxCrossEntropy`.
 
     Returns
     -------
@@ -211,7 +222,7 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
     """
     data = load_data(val_fraction=recipe.val_fraction) if data is None else data
     model = build_model(recipe, seed=seed) if model is None else model
-    loss = SoftmaxCrossEntropy()
+    loss = SoftmaxCrossEntropy() if loss is None else loss
     optimizer = make_optimizer(recipe.optimizer, recipe.lr, weight_decay=recipe.weight_decay)
     schedule = ExponentialDecay(recipe.lr, recipe.lr_decay)
     rng = np.random.default_rng([seed, 1])
@@ -224,9 +235,16 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
         if recipe.shift:
             X = random_shift(X, recipe.shift, rng)
         # One epoch at a time, so every epoch sees freshly shifted images.
-        h = fit(model, loss, optimizer, X, data.y_train, epochs=1,
-                batch_size=recipe.batch_size, validation=(data.X_val, data.y_val),
-                seed=int(rng.integers(2**31)), progress=progress)
+        try:
+            h = fit(model, loss, optimizer, X, data.y_train, epochs=1,
+                    batch_size=recipe.batch_size, validation=(data.X_val, data.y_val),
+                    seed=int(rng.integers(2**31)), progress=progress,
+                    drop_last=recipe.drop_last)
+        except TrainingInterrupted:                 # count epochs of the whole run
+            raise TrainingInterrupted(epoch + 1, recipe.epochs, history) from None
+        except TrainingDiverged as err:
+            raise TrainingDiverged(epoch + 1, err.lr, err.loss, err.initial_loss, 1e3) \
+                from None
         for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"):
             getattr(history, name).extend(getattr(h, name))
         if callback is not None:
@@ -249,30 +267,16 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
     return Result(model, history, recipe, seed, seconds, test_loss, float(test_acc))
 
 
-def nonnegative(kind):
-    """An :mod:`argparse` type: ``kind(text)``, refusing negative values."""
-    import argparse
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}")
-        if not value >= 0:
-            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-        return value
-    return parse
-
-
 def run_cli(args) -> dict:
     """``dlfs train mnist``: the recipe, with the options given on the command line.
 
     ``args`` is the :mod:`argparse` namespace of :mod:`dlfs.cli`; options left
-    at ``None`` keep the recipe's values.  Returns the ``--json`` summary.
+    at ``None`` keep the recipe's values.  Data, loss and saving go through
+    :mod:`dlfs.cli`, like every other dataset.  Returns the ``--json`` summary.
     """
     import sys
 
-    from ..io import save_model
+    from .. import cli
 
     changes = {"hidden": None if args.hidden is None else tuple(args.hidden),
                "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
@@ -280,29 +284,37 @@ def run_cli(args) -> dict:
                "optimizer": args.optimizer, "activation": args.activation,
                "weight_decay": args.weight_decay, "dropout": args.dropout,
                "batchnorm": args.batchnorm, "patience": args.patience,
-               "val_fraction": args.val_fraction}
+               "val_fraction": args.val_fraction,
+               "drop_last": True if getattr(args, "drop_last", False) else None}
     recipe = RECIPE.with_(**{k: v for k, v in changes.items() if v is not None})
-    data = load_data(val_fraction=recipe.val_fraction, seed=args.seed, limit=args.limit)
-    model = build_model(recipe, seed=args.seed)
-    quiet = args.quiet
-    if not quiet:
-        print(model.summary((data.X_train.shape[1],)), file=sys.stderr)
+    # The command's loader gives the same split as load_data.
+    train_set, val_set, test_set, _ = cli.load_dataset("mnist", seed=args.seed,
+                                                       val_fraction=recipe.val_fraction,
+                                                       limit=args.limit)
+    data = MnistData(*train_set, *val_set, *test_set)
+    n_inputs = data.X_train.shape[1]
+    if n_inputs != IMAGE_SIDE * IMAGE_SIDE:     # not images (a test's stand-in): no shifts
+        recipe = recipe.with_(shift=0)
+    model = build_model(recipe, seed=args.seed, n_inputs=n_inputs)
+    if not args.quiet:
+        print(model.summary((n_inputs,)), file=sys.stderr)
+    result = train(recipe, data, seed=args.seed, model=model, loss=cli._loss_for(10),
+                   progress=False if args.quiet else None)
+    h = result.history
+    if not args.quiet:
         print(f"{'epoch':>5} {'loss':>8} {'acc':>7} {'val_loss':>8} {'val_acc':>7} "
               f"{'lr':>8}", file=sys.stderr)
-
-    def report(epoch, model, h):
-        if not quiet:
-            print(f"{epoch + 1:>5} {h.loss[-1]:8.4f} {h.accuracy[-1]:7.4f} "
-                  f"{h.val_loss[-1]:8.4f} {h.val_accuracy[-1]:7.4f} {h.lr[-1]:8.2e}",
-                  file=sys.stderr, flush=True)
-
-    result = train(recipe, data, seed=args.seed, model=model,
-                   progress=False if quiet else None, callback=report)
+        for i in range(h.epochs):
+            print(f"{i + 1:>5} {h.loss[i]:8.4f} {h.accuracy[i]:7.4f} {h.val_loss[i]:8.4f} "
+                  f"{h.val_accuracy[i]:7.4f} {h.lr[i]:8.2e}", file=sys.stderr)
     if args.save:
-        save_model(result.model, args.save)
-    summary = result.summary()
-    h = result.history
-    return {"command": "train", "dataset": "mnist", **summary,
+        try:
+            cli.save_model(result.model, args.save, input_shape=(n_inputs,))
+        except (OSError, ValueError) as err:      # the path changed during training
+            raise OSError(f"could not save the trained parameters to {args.save}: {err}") \
+                from None
+        args.saved_to = args.save
+    return {"command": "train", "dataset": "mnist", **result.summary(),
             "stopped_early": h.stopped_early,
             "best_epoch": None if h.best_epoch is None else h.best_epoch + 1,
             "hidden": list(recipe.hidden), "optimizer": recipe.optimizer, "lr": recipe.lr,
