@@ -237,6 +237,9 @@ def profile_epoch(model: Sequential, loss, optimizer, X: np.ndarray, y: np.ndarr
     clock = time.perf_counter
     spent: dict[str, float] = defaultdict(float)
     names = [f"{i} {type(layer).__name__}" for i, layer in enumerate(model.layers)]
+    # Like Sequential.backward: no input gradient below the lowest layer with parameters.
+    first = next((i for i, layer in enumerate(model.layers) if layer.params),
+                 len(model.layers))
     order = np.random.default_rng(seed).permutation(len(X))
     begin = clock()
     for start in range(0, len(X), batch_size):
@@ -252,9 +255,9 @@ def profile_epoch(model: Sequential, loss, optimizer, X: np.ndarray, y: np.ndarr
         grad = loss.backward()
         spent["loss"] += clock() - t
         t = clock()
-        for name, layer in zip(reversed(names), reversed(model.layers)):
-            grad = layer.backward(grad)
-            spent[f"{name} backward"] += clock() - t
+        for i in reversed(range(first, len(model.layers))):
+            grad = model.layers[i].backward(grad, input_grad=i > first)
+            spent[f"{names[i]} backward"] += clock() - t
             t = clock()
         optimizer.step(model.parameters())
         spent["optimizer"] += clock() - t
