@@ -28,33 +28,29 @@ IMAGE_SIDE = 28
 
 @dataclass(frozen=True)
 class Recipe:
-    """Everything that decides a training run.
+    """Everything that decides a training run (a frozen dataclass).
 
-    Attributes
-    ----------
-    hidden : tuple of int
-        Hidden layer widths of the ReLU MLP ``784 -> hidden... -> 10``.
-    epochs, batch_size : int
-    lr : float
-        Initial learning rate of the optimiser.
-    lr_decay : float
-        Exponential decay rate ``k`` per epoch: ``lr_t = lr * exp(-k t)``
-        (:class:`~dlfs.schedules.ExponentialDecay`); 0 keeps it constant.
-    optimizer : str
-        One of :data:`dlfs.optim.OPTIMIZERS`.
-    shift : int
-        Data augmentation: every epoch, each training image is moved by a
-        random whole number of pixels in ``[-shift, shift]`` along each axis
-        (:func:`random_shift`); 0 turns augmentation off.
-    val_fraction : float
-        Share of the 60,000 training images held out for validation.
-    activation, weight_decay, dropout, batchnorm
-        As in :func:`dlfs.model.mlp` and :func:`dlfs.optim.make_optimizer`
-        (the recipe uses none of the regularisers).
-    patience : int, optional
-        Early stopping on the validation loss, restoring the best epoch.
-    drop_last : bool, optional
-        Passed to :func:`dlfs.train.fit`.
+    The fields, with the recipe's values:
+
+    - ``hidden`` (512, 256): hidden layer widths of the ReLU MLP
+      ``784 -> hidden... -> 10``.
+    - ``epochs`` 15, ``batch_size`` 128.
+    - ``lr`` 1e-3: initial learning rate of the optimiser.
+    - ``lr_decay`` 0.2: exponential decay rate ``k`` per epoch,
+      ``lr_t = lr * exp(-k t)`` (:class:`~dlfs.schedules.ExponentialDecay`);
+      0 keeps the rate constant.
+    - ``optimizer`` ``"adam"``: a name of :func:`dlfs.optim.make_optimizer`.
+    - ``shift`` 1: data augmentation; every epoch, each training image is
+      moved by a random whole number of pixels in ``[-shift, shift]`` along
+      each axis (:func:`random_shift`); 0 turns augmentation off.
+    - ``val_fraction`` 0.1: share of the 60,000 training images held out for
+      validation.
+    - ``activation`` ``"relu"``, ``weight_decay`` 0, ``dropout`` 0,
+      ``batchnorm`` False: as in :func:`dlfs.model.mlp` and
+      :func:`dlfs.optim.make_optimizer` (the recipe uses no regulariser).
+    - ``patience`` None: early stopping on the validation loss after this
+      many epochs without improvement, restoring the best epoch.
+    - ``drop_last`` None: passed to :func:`dlfs.train.fit`.
     """
 
     hidden: tuple[int, ...] = (512, 256)
@@ -270,7 +266,7 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
 def run_cli(args) -> dict:
     """``dlfs train mnist``: the recipe, with the options given on the command line.
 
-    ``args`` is the :mod:`argparse` namespace of :mod:`dlfs.cli`; options left
+    ``args`` is the ``argparse`` namespace of :mod:`dlfs.cli`; options left
     at ``None`` keep the recipe's values.  Data, loss and saving go through
     :mod:`dlfs.cli`, like every other dataset.  Returns the ``--json`` summary.
     """
