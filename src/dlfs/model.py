@@ -92,6 +92,10 @@ class Sequential:
             Return ``dL/dX``, shape of the forward input.  By default (False)
             the gradient below the lowest layer with parameters is not
             computed, and None is returned: training does not need it.
+
+        Notes
+        -----
+        Implements :eq:`eq-bp-recursion`.
         """
         first = 0 if input_grad else next(
             (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
