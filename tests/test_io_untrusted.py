@@ -62,6 +62,19 @@ def test_the_issues_149_gib_file_is_refused_at_once(tmp_path):
         load_model(path)
 
 
+def test_parameter_shapes_follow_from_the_configuration_without_building():
+    from dlfs.io import _expected_shapes
+
+    assert _expected_shapes("Dense", {"n_in": 3, "n_out": 5}) == {"W": (3, 5), "b": (5,)}
+    assert _expected_shapes("BatchNorm", {"n_features": 4})["running_var"] == (4,)
+    conv = {"in_channels": 3, "out_channels": 8, "kernel_size": [5, 3]}
+    assert _expected_shapes("Conv2D", conv) == {"W": (8, 3, 5, 3), "b": (8,)}
+    assert _expected_shapes("Conv2D", {**conv, "kernel_size": 3})["W"] == (8, 3, 3, 3)
+    with pytest.raises(ValueError, match="kernel_size must be a positive integer or two"):
+        _expected_shapes("Conv2D", {**conv, "kernel_size": [3, 0]})
+    assert _expected_shapes("ReLU", {}) is None                   # no parameters: built, compared
+
+
 @pytest.mark.parametrize("record, message", [
     ([{"type": "Dense"}], r"the architecture record must be a JSON object, got list"),
     ({"format": FORMAT}, r"'layers' must be a list of 1 to \d+ layer descriptions, got None"),

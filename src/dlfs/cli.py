@@ -127,8 +127,12 @@ def _checked(kind, **check):
     return parse
 
 
-_positive = lambda kind: _checked(kind)                            # noqa: E731
-_non_negative = lambda kind: _checked(kind, allow_zero=True)       # noqa: E731
+def _positive(kind):
+    return _checked(kind)
+
+
+def _non_negative(kind):
+    return _checked(kind, allow_zero=True)
 
 
 def _fraction(text: str) -> float:
@@ -159,10 +163,10 @@ def _check_combination(args) -> None:
         check_batching(n_train, batch_size, min_batch=2 if args.batchnorm else 1,
                        drop_last=True if args.drop_last else None)
     except ValueError as err:
-        args.subparser.error(f"{args.dataset} with --val-fraction {args.val_fraction}"
-                     f"{f' --limit {args.limit}' if args.limit is not None else ''}, "
-                     f"--batch-size {batch_size}{' --batchnorm' if args.batchnorm else ''}: "
-                     f"{err}")
+        limit = f" --limit {args.limit}" if args.limit is not None else ""
+        batchnorm = " --batchnorm" if args.batchnorm else ""
+        args.subparser.error(f"{args.dataset} with --val-fraction {args.val_fraction}{limit}, "
+                             f"--batch-size {batch_size}{batchnorm}: {err}")
     if args.save is not None:
         try:
             check_save_path(args.save)

@@ -17,7 +17,7 @@ input*, and is read as such:
   allocate more memory than the file's own size (plus the same again for the
   model); every malformed file raises :class:`ParameterFileError`.  (This
   holds for every layer type whose parameter shapes follow from its
-  configuration without building it: Dense, BatchNorm and any layer class
+  configuration without building it: Dense, BatchNorm, Conv2D and any layer class
   that defines a ``param_shapes(config)`` class method returning
   ``{name: shape}``.  Other layers are built first and compared after.)
 * The SHA-256 checksum is **not a signature**.  It is unkeyed: it detects a
@@ -49,7 +49,7 @@ FORMAT = "dlfs-params-1"
 MAX_LAYERS = 10_000
 #: dtypes a parameter file may hold.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-#: Configuration keys that only say how a layer was initialised: a trained
+#: Configuration keys that only say how a layer was initialised.  A trained
 #: layer computes the same function whatever they are, so loading ignores them.
 INIT_ONLY_KEYS = frozenset({"init"})
 
@@ -260,7 +260,7 @@ def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | No
             raise ValueError(f"{key} must be a positive integer, got {_short(value)}")
         return value
 
-    layer_cls = LAYERS[kind]
+    layer_cls = LAYERS.get(kind)
     if hasattr(layer_cls, "param_shapes"):           # a layer may describe itself
         return {k: tuple(v) for k, v in layer_cls.param_shapes(config).items()}
     if kind == "Dense":
@@ -268,6 +268,14 @@ def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | No
     if kind == "BatchNorm":
         n = size("n_features")
         return {name: (n,) for name in ("gamma", "beta", "running_mean", "running_var")}
+    if kind == "Conv2D":                              # W: (C_out, C_in, kh, kw), as PyTorch
+        k = config.get("kernel_size")
+        kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
+        if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
+            raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
+        c_out = size("out_channels")
+        return {"W": (c_out, size("in_channels"), *kernel), "b": (c_out,)}
     return None
 
 

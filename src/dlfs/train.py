@@ -153,7 +153,7 @@ class History:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
-    #: Loss of the very first mini-batch: the reference for divergence checks.
+    #: Loss of the very first mini-batch, the reference for divergence checks.
     initial_loss: float | None = None
 
     @property

@@ -54,6 +54,19 @@ def test_an_unreadable_cached_file_is_a_dataset_error(remote, mirror, tmp_path, 
         read_verified("demo", remote, data_dir=cache)
 
 
+def test_an_unreadable_cached_file_is_one_line_from_the_cli(tmp_path, monkeypatch, use_case,
+                                                           cats_case, capsys):
+    monkeypatch.setenv(fetch.DATA_DIR_ENV, str(tmp_path / "cache"))
+    use_case(cats_case)
+    cats.load_cats()                                          # fill the cache
+    target = tmp_path / "cache" / cats.DATASET / cats.CATS_FILES["train"].name
+    refuse_to_open(monkeypatch, fetch, target)
+    assert main(["train", "cats", "--epochs", "1", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"dlfs: error: {target}: cannot read the cached file: Permission denied. " \
+                  "Fix its permissions, or delete it and load again to fetch a fresh copy\n"
+
+
 # -- defect 16: a bad cache location ---------------------------------------------------------
 
 def test_DLFS_DATA_DIR_naming_a_file_is_blamed_on_the_cache_without_downloading(
