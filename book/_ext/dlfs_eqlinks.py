@@ -259,8 +259,11 @@ def documented_names(env) -> dict[tuple[str, str], tuple[str, str, str]]:
     for fullname, entry in sorted(py.objects.items(), key=lambda kv: (len(kv[0]), kv[0])):
         if entry.aliased or entry.objtype == "module" or not fullname.startswith(PACKAGE):
             continue
-        obj = _unwrap(_import_path(fullname)) if _import_path(fullname) is not None else None
-        if obj is None:
+        obj = _import_path(fullname)
+        obj = _unwrap(obj) if obj is not None else None
+        # An alias (``Sigmoid.f = staticmethod(sigmoid)``) is documented under a
+        # name that is not the object's own: never link to it.
+        if obj is None or not ("." + fullname).endswith("." + obj.__qualname__):
             continue
         key = (obj.__module__, obj.__qualname__)
         # Prefer the entry under the object's own name (dlfs.activations.tanh_grad)
