@@ -22,18 +22,29 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     overflows, and tiny probabilities keep their full relative precision.
     (Two exponentials are cheaper than choosing per element with ``np.where``,
     whose data-dependent branches are slow on random signs.)
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-neuron` (the sigmoid).
     """
     return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`."""
+    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`.
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-sigmoid-props`.
+    """
     s = sigmoid(z)
     return s * (1.0 - s)
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """Hyperbolic tangent (NumPy's is already stable).
+
+    ``z``: any shape; returns that shape and dtype.
 
     Implements :eq:`eq-act-tanh`.
     """
@@ -42,6 +53,8 @@ def tanh(z: np.ndarray) -> np.ndarray:
 
 def tanh_grad(z: np.ndarray) -> np.ndarray:
     r""":math:`\tanh'(z) = 1 - \tanh^2(z)`.
+
+    ``z``: any shape; returns that shape and dtype.
 
     Implements :eq:`eq-act-derivs`.
     """
@@ -52,6 +65,8 @@ def tanh_grad(z: np.ndarray) -> np.ndarray:
 def relu(z: np.ndarray) -> np.ndarray:
     r""":math:`\max(0, z)`.
 
+    ``z``: any shape; returns that shape and dtype.
+
     Implements :eq:`eq-act-relu`.
     """
     return np.maximum(z, 0)
@@ -59,6 +74,8 @@ def relu(z: np.ndarray) -> np.ndarray:
 
 def relu_grad(z: np.ndarray) -> np.ndarray:
     """1 where ``z > 0``, else 0 (we take the derivative at the kink to be 0).
+
+    ``z``: any shape; returns that shape and dtype.
 
     Implements :eq:`eq-act-derivs`.
     """
@@ -70,6 +87,8 @@ def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
 
     For :math:`\alpha < 1` this is simply :math:`\max(z, \alpha z)`.
 
+    ``z``: any shape; returns that shape and dtype.
+
     Implements :eq:`eq-act-lrelu`.
     """
     return np.maximum(z, alpha * z)
@@ -77,6 +96,8 @@ def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
 
 def leaky_relu_grad(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     r"""1 for :math:`z > 0`, :math:`\alpha` otherwise (:math:`0 < \alpha < 1`).
+
+    ``z``: any shape; returns that shape and dtype.
 
     Implements :eq:`eq-act-derivs`.
     """
@@ -90,6 +111,8 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     nothing overflows, and the largest term is exactly :math:`e^0 = 1`, so the
     sum never underflows to zero.
 
+    ``z``: any shape; returns its shape without ``axis`` (kept as 1 with ``keepdims``).
+
     Implements :eq:`eq-loss-lse`.
     """
     m = np.max(z, axis=axis, keepdims=True)
@@ -100,6 +123,8 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable.
 
+    ``z``: any shape; returns that shape and dtype.
+
     Implements :eq:`eq-loss-ce-logits` (the log-softmax) with the shift of :eq:`eq-loss-lse`.
     """
     # (z - m) - log(sum) rather than z - (m + log(sum)): the shifted logits are
@@ -109,7 +134,10 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    r""":math:`e^{z_k} / \sum_j e^{z_j}` along ``axis`` (rows, for batch-first input).
+    r""":math:`e^{z_k} / \sum_j e^{z_j}` along ``axis``; same shape as ``z``.
+
+    For a batch of logits of shape (n_samples, n_classes) use ``axis=1``
+    (each row becomes a probability vector).
 
     Implements :eq:`eq-loss-softmax`, computed as in :eq:`eq-loss-lse`.
     """

@@ -43,11 +43,11 @@ class Loss:
         -------
         float
         """
+        self._ready = False                 # a failed forward leaves no stale gradient
         prediction, target = self._check(prediction, target)
         if prediction.shape[0] == 0:
             raise ValueError(f"{type(self).__name__} got an empty batch (0 samples); "
                              "a mean loss needs at least one sample")
-        self._ready = False
         value = float(self._forward(prediction, target))
         self._ready = True
         return value
@@ -120,6 +120,9 @@ class BinaryCrossEntropy(Loss):
 
     .. math:: L = -\frac1N \sum_n \big[y_n \log p_n + (1 - y_n)\log(1 - p_n)\big]
 
+    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
+    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
+
     Parameters
     ----------
     from_logits : bool
@@ -175,7 +178,7 @@ class BinaryCrossEntropy(Loss):
 
     @staticmethod
     def target_labels(target: np.ndarray) -> np.ndarray:
-        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 included), int64 (n_samples,)."""
+        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 too), int64 (n_samples,)."""
         return (target.reshape(-1) > 0.5).astype(np.int64)
 
     def __repr__(self):
@@ -192,7 +195,9 @@ class SoftmaxCrossEntropy(Loss):
 
     where :math:`Y` is one-hot.  The log-sum-exp shift makes logits of any
     size safe (no overflow, no :math:`\log 0`), and the exponentials computed
-    for the loss are reused for the gradient.
+    for the loss are reused for the gradient, which has the logits' shape.
+
+    Implements :eq:`eq-loss-ce-logits` and :eq:`eq-loss-ce-grad`.
 
     Shapes
     ------
@@ -200,11 +205,6 @@ class SoftmaxCrossEntropy(Loss):
         The logits.
     target : int ndarray of shape (n_samples,), or float ndarray of shape (n_samples, n_classes)
         Labels in [0, n_classes), or one-hot (or soft) labels.
-    gradient : ndarray of shape (n_samples, n_classes)
-        What ``backward`` returns.
-
-    Implements :eq:`eq-loss-ce-logits`.
-    Implements :eq:`eq-loss-ce-grad`.
     """
 
     def _check(self, prediction, target):

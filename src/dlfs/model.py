@@ -15,12 +15,19 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
+        Each layer object at most once.
+    input_shape : tuple of int, optional
+        The shape of one sample, e.g. ``(784,)`` or ``(1, 28, 28)`` (NCHW
+        images without the batch axis).  When given, it is checked against
+        every layer now (:meth:`output_shape`), ``forward`` refuses inputs of
+        another sample shape, and :meth:`summary` needs no argument.  Saved
+        with the model, so a loaded model knows what it takes.
 
     Parameters of layer ``i`` are named ``"{i}.{name}"`` (``"0.W"``, ``"0.b"``,
     ``"2.gamma"``...): those names key optimiser state and saved files.
     """
 
-    def __init__(self, layers: list[Layer]) -> None:
+    def __init__(self, layers: list[Layer], input_shape: tuple[int, ...] | None = None) -> None:
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
@@ -32,9 +39,43 @@ class Sequential:
                                      f"layer {j}; a layer can appear once in a model (create "
                                      f"a new layer for each position)")
         self.layers = layers
+        self.input_shape: tuple[int, ...] | None = None
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                       for d in shape):
+                raise ValueError(f"input_shape must be a tuple of positive integers, "
+                                 f"got {input_shape!r}")
+            self.input_shape = tuple(int(d) for d in shape)
+            self.output_shape(self.input_shape)            # every layer accepts it
+
+    def output_shape(self, input_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """Shape of one sample's output for one sample's input shape (default: ``input_shape``).
+
+        Raises ValueError naming the first layer that cannot take its input.
+        """
+        shape = self._sample_shape(input_shape)
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as err:
+                raise ValueError(f"layer {i}: {err}") from None
+        return shape
+
+    def _sample_shape(self, input_shape):
+        if input_shape is None:
+            if self.input_shape is None:
+                raise ValueError("give the shape of one input sample, e.g. (784,): "
+                                 "this model has no input_shape")
+            return self.input_shape
+        return tuple(input_shape)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Output of the last layer for ``x`` of shape (n_samples, ...)."""
+        """Output of the last layer for ``x`` of shape ``(n_samples, *input_shape)``."""
+        if (self.input_shape is not None and isinstance(x, np.ndarray)
+                and x.shape[1:] != self.input_shape):
+            raise ValueError(f"the model takes samples of shape {self.input_shape}, "
+                             f"got a batch of shape {x.shape}")
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -92,8 +133,12 @@ class Sequential:
 
     @classmethod
     def from_architecture(cls, architecture: list[dict], *, dtype=np.float32,
-                          rng: np.random.Generator | None = None) -> "Sequential":
-        """Rebuild a model (freshly initialised) from :meth:`architecture` output."""
+                          rng: np.random.Generator | None = None,
+                          input_shape: tuple[int, ...] | None = None) -> "Sequential":
+        """Rebuild a model (freshly initialised) from :meth:`architecture` output.
+
+        Each entry is built by :meth:`Layer.from_config <dlfs.layers.Layer.from_config>`.
+        """
         # One generator for all layers: a fresh default_rng(0) per layer would give
         # every Dense layer of the same shape identical initial weights.
         rng = np.random.default_rng(0) if rng is None else rng
@@ -106,15 +151,17 @@ class Sequential:
                 layers.append(Layer.from_config(config, dtype=dtype, rng=rng))
             except ValueError as err:
                 raise ValueError(f"layer {i}: {err}") from None
-        return cls(layers)
+        return cls(layers, input_shape=input_shape)
 
-    def summary(self, input_shape: tuple[int, ...]) -> str:
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
         """A table of layers, output shapes (per sample) and parameter counts.
 
-        ``input_shape`` is the shape of one sample, e.g. ``(784,)``.
+        ``input_shape`` is the shape of one sample, e.g. ``(784,)`` or
+        ``(1, 28, 28)``; by default the model's own ``input_shape``.
         """
+        self.output_shape(input_shape)                     # a clear error for a bad shape
         rows = [("#", "layer", "output shape", "params")]
-        shape = tuple(input_shape)
+        shape = self._sample_shape(input_shape)
         for i, layer in enumerate(self.layers):
             shape = layer.output_shape(shape)
             n = sum(p.size for p in layer.params.values())
@@ -159,4 +206,4 @@ def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
     layers.append(Dense(sizes[-2], sizes[-1], init="xavier_uniform", dtype=dtype, rng=rng))
-    return Sequential(layers)
+    return Sequential(layers, input_shape=(sizes[0],))

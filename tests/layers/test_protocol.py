@@ -233,6 +233,14 @@ def test_subclassing_registers_a_layer_by_name_unless_told_not_to():
         del REGISTRY["Registered"]
 
 
+def test_another_class_cannot_take_a_registered_name():
+    with pytest.raises(TypeError, match=r"a layer type named 'Dense' is already registered "
+                                        r"\(dlfs\.layers\.dense\.Dense\); rename the class"):
+        class Dense(Layer):
+            pass
+    assert REGISTRY["Dense"].__module__ == "dlfs.layers.dense"
+
+
 @ALL
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_from_config_rebuilds_every_layer_with_dtype_and_rng(name, dtype):

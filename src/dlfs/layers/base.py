@@ -21,10 +21,10 @@ checks are written once, here.
 their identity for the whole life of the layer.  ``buffers`` hold state that
 is saved with the model but not trained (BatchNorm's running statistics).
 
-Every subclass is registered by its class name in :data:`LAYERS` (pass
-``register=False`` in the class statement to opt out), so that a saved
+Every subclass is registered by its class name in :data:`dlfs.layers.LAYERS`
+(pass ``register=False`` in the class statement to opt out), so that a saved
 description ``{"type": "Dense", "n_in": 784, ...}`` rebuilds the layer with
-:meth:`Layer.from_config`.
+:meth:`dlfs.layers.Layer.from_config`.
 
 Image layout: batches of images are NCHW, ``(n_samples, channels, height,
 width)``, as in PyTorch; a convolution kernel is ``(C_out, C_in, kh, kw)``.
@@ -58,8 +58,17 @@ class Layer:
 
     def __init_subclass__(cls, register: bool = True, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        if register:
-            LAYERS[cls.__name__] = cls
+        if not register:
+            return
+        old = LAYERS.get(cls.__name__)
+        # Redefining the same class (a re-run notebook cell) replaces it; another class of
+        # the same name would silently change what saved models load as.
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__,
+                                                                     cls.__qualname__):
+            raise TypeError(f"a layer type named {cls.__name__!r} is already registered "
+                            f"({old.__module__}.{old.__qualname__}); rename the class or "
+                            f"pass register=False")
+        LAYERS[cls.__name__] = cls
 
     def __init__(self) -> None:
         self.params: dict[str, np.ndarray] = {}
@@ -81,7 +90,7 @@ class Layer:
 
         Returns
         -------
-        ndarray of shape (n_samples, *output_shape(x.shape[1:]))
+        ndarray of shape ``(n_samples, *output_shape(x.shape[1:]))``
         """
         name = type(self).__name__
         check_array(x, f"{name} input", ndim=self.input_ndim)

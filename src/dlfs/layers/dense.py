@@ -28,6 +28,8 @@ class Dense(Layer):
     ------
     X : ndarray of shape (n_samples, n_in) -> Z : ndarray of shape (n_samples, n_out);
     W : (n_in, n_out); b : (n_out,).
+
+    Implements :eq:`eq-affine` (forward) and :eq:`eq-affine-grads` (backward).
     """
 
     input_ndim = 2
