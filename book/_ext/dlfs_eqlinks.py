@@ -256,14 +256,22 @@ def documented_names(env) -> dict[tuple[str, str], tuple[str, str, str]]:
     if cached is not None and cached[0] == len(py.objects):
         return cached[1]
     out: dict[tuple[str, str], tuple[str, str, str]] = {}
-    for fullname, entry in sorted(py.objects.items(), key=lambda kv: (len(kv[0]), kv[0])):
+    rank: dict[tuple[str, str], tuple[int, int, str]] = {}
+    for fullname, entry in py.objects.items():
         if entry.aliased or entry.objtype == "module" or not fullname.startswith(PACKAGE):
             continue
         obj = _unwrap(_import_path(fullname)) if _import_path(fullname) is not None else None
         if obj is None:
             continue
         key = (obj.__module__, obj.__qualname__)
-        out.setdefault(key, (fullname, entry.docname, entry.node_id))
+        # Prefer the name under which the object is defined (dlfs.activations.tanh)
+        # to an alias that happens to be documented too (a class attribute such as
+        # ``Tanh.f = staticmethod(tanh)``); then the shortest name.
+        own_name = fullname.endswith("." + obj.__qualname__)
+        order = (0 if own_name else 1, len(fullname), fullname)
+        if key not in rank or order < rank[key]:
+            rank[key] = order
+            out[key] = (fullname, entry.docname, entry.node_id)
     env._dlfs_documented = (len(py.objects), out)
     return out
 

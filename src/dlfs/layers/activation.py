@@ -79,6 +79,8 @@ class Softmax(Layer):
     softmax with the loss and is both faster and more accurate.
 
     Shapes: Z of shape (n_samples, n_classes) in, the same shape out.
+
+    Implements :eq:`eq-loss-softmax-vjp` (backward).
     """
 
     def _forward(self, x, training):
@@ -87,10 +89,7 @@ class Softmax(Layer):
         return self.s
 
     def _backward(self, grad_out, input_grad):
-        r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes).
-
-        Implements :eq:`eq-loss-softmax-vjp`.
-        """
+        r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes)."""
         s = self.s
         return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
 
