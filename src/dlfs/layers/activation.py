@@ -82,8 +82,6 @@ class Softmax(Layer):
     softmax with the loss and is both faster and more accurate.
 
     Shapes: Z of shape (n_samples, n_classes) in, the same shape out.
-
-    Implements :eq:`eq-loss-softmax-vjp` (backward).
     """
 
     def _forward(self, x, training):
