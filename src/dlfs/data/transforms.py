@@ -4,6 +4,7 @@
 * :func:`one_hot` turns class labels into indicator rows.
 * :func:`to_float` scales uint8 pixels to [0, 1] and flattens each image.
 * :func:`standardise` centres and scales features with *training* statistics.
+* :func:`flip_horizontal` mirrors images left to right (data augmentation).
 """
 from __future__ import annotations
 
@@ -210,3 +211,31 @@ def standardise(X, mean=None, std=None):
     if np.any(std <= 0):
         raise ValueError("std must be > 0 everywhere; a zero std would divide by zero")
     return (X - mean) / std, mean, std
+
+
+def flip_horizontal(images):
+    """Mirror images left to right (the simplest data augmentation).
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, height, width) or (n_samples, height, width, channels)
+        Any dtype (raw uint8 pixels or floats).
+
+    Returns
+    -------
+    flipped : ndarray of the same shape and dtype
+        A new array with ``flipped[i, r, c] == images[i, r, width - 1 - c]``.
+
+    Raises
+    ------
+    TypeError
+        If ``images`` is not an ndarray.
+    ValueError
+        If ``images`` is not a batch of 2-D (optionally multi-channel) images.
+    """
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"images must be a numpy.ndarray, got {type(images).__name__}")
+    if images.ndim not in (3, 4):
+        raise ValueError("images must have shape (n_samples, height, width[, channels]), "
+                         f"got {images.shape}; flatten after flipping, not before")
+    return images[:, :, ::-1].copy()
