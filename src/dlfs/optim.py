@@ -64,6 +64,8 @@ class Momentum(Optimizer):
     :math:`v \leftarrow \mu v - \eta g`, then :math:`w \leftarrow w + v`
     (classic) or :math:`w \leftarrow w + \mu v - \eta g` (Nesterov, in the
     form of Bengio et al. (2013), which only needs the gradient at :math:`w`).
+
+    Implements :eq:`eq-opt-momentum` and :eq:`eq-opt-nesterov`.
     """
 
     def __init__(self, lr: float, momentum: float = 0.9, *, nesterov: bool = False,
@@ -84,7 +86,10 @@ class Momentum(Optimizer):
 
 
 class RMSProp(Optimizer):
-    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`."""
+    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`.
+
+    Implements :eq:`eq-opt-rmsprop`.
+    """
 
     def __init__(self, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8, *,
                  weight_decay: float = 0.0) -> None:
@@ -110,6 +115,8 @@ class Adam(Optimizer):
 
     ``t`` counts calls to :meth:`step` over the optimiser's whole life (not per
     epoch), so the bias correction fades out once and for all.
+
+    Implements :eq:`eq-opt-adam`, in the folded form :eq:`eq-opt-adam-folded`.
     """
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
@@ -164,7 +171,7 @@ class AdamW(Adam):
     As in :class:`Optimizer`, only weight matrices (``ndim >= 2``) decay.
     With ``weight_decay=0`` this is exactly :class:`Adam`.
 
-    Implements :eq:`eq-opt-adamw`.
+    Implements :eq:`eq-reg-adamw`.
 
     Parameters
     ----------

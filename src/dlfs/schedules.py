@@ -26,7 +26,10 @@ class Constant(Schedule):
 
 
 class StepDecay(Schedule):
-    r""":math:`\eta_t = \eta_0 \cdot \text{factor}^{\lfloor t / \text{every} \rfloor}`."""
+    r""":math:`\eta_t = \eta_0 \cdot \text{factor}^{\lfloor t / \text{every} \rfloor}`.
+
+    Implements :eq:`eq-opt-schedules` (step).
+    """
 
     def __init__(self, lr0: float, factor: float = 0.5, every: int = 10) -> None:
         super().__init__(lr0)
@@ -38,7 +41,10 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
-    r""":math:`\eta_t = \eta_0 e^{-k t}`."""
+    r""":math:`\eta_t = \eta_0 e^{-k t}`.
+
+    Implements :eq:`eq-opt-schedules` (exponential).
+    """
 
     def __init__(self, lr0: float, rate: float = 0.05) -> None:
         super().__init__(lr0)
@@ -49,7 +55,10 @@ class ExponentialDecay(Schedule):
 
 
 class InverseTimeDecay(Schedule):
-    r""":math:`\eta_t = \eta_0 / (1 + k t)`."""
+    r""":math:`\eta_t = \eta_0 / (1 + k t)`.
+
+    Implements :eq:`eq-opt-schedules` (inverse time).
+    """
 
     def __init__(self, lr0: float, rate: float = 0.1) -> None:
         super().__init__(lr0)
