@@ -139,7 +139,19 @@ def _add_output_flags(p):
                    help="print one JSON object with the results as the last line")
 
 
+def _cats_recipe_applies(args) -> bool:
+    """``dlfs train cats`` with no model or training option runs the chapter's recipe."""
+    return args.dataset == "cats" and all(
+        getattr(args, name) == value for name, value in (
+            ("hidden", None), ("activation", "relu"), ("epochs", None), ("batch_size", None),
+            ("lr", None), ("optimizer", "adam"), ("weight_decay", 0.0), ("dropout", 0.0),
+            ("batchnorm", False), ("patience", None), ("val_fraction", 0.1), ("limit", None)))
+
+
 def cmd_train(args) -> dict:
+    if _cats_recipe_applies(args):
+        from .recipes.cats import run_cli
+        return run_cli(args)
     defaults = DEFAULTS[args.dataset]
     hidden = args.hidden if args.hidden is not None else _hidden_sizes(defaults["hidden"])
     epochs = args.epochs or defaults["epochs"]
@@ -190,6 +202,9 @@ def cmd_evaluate(args) -> dict:
     first = next((l for l in model.layers if isinstance(l, Dense)), None)
     last = next((l for l in reversed(model.layers) if isinstance(l, Dense)), None)
     n_out = 1 if n_classes == 2 else n_classes
+    if args.dataset == "cats" and first is not None and first.n_in != test[0].shape[1]:
+        from .recipes.cats import pooled_test_set        # a model of the cats recipe
+        test = pooled_test_set(first.n_in) or test
     if first is None or first.n_in != test[0].shape[1] or last.n_out != n_out:
         raise ParameterFileError(f"{args.params} was not trained on {args.dataset}: the model "
                                  f"maps {first.n_in if first else '?'} inputs to "
