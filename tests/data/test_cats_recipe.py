@@ -105,3 +105,10 @@ def test_cli_with_model_options_keeps_the_generic_path(data_env, cats_case, caps
     assert main(["train", "cats", "--hidden", "4", "--epochs", "1", "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert "recipe" not in result and result["hidden"] == [4]
+
+
+def test_select_takes_the_best_mean_and_breaks_ties_by_order():
+    scores = {"a": np.array([0.5, 0.7]), "b": np.array([0.7, 0.6]), "c": np.array([0.6, 0.7])}
+    assert recipe.select(scores) == "b"                  # 0.65 ties with c: b is first
+    with pytest.raises(ValueError):
+        recipe.select({})
