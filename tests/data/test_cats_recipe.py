@@ -72,9 +72,14 @@ def test_train_is_seeded_and_learns_the_training_set():
 
 def test_validation_accuracy_uses_one_result_per_split():
     images, labels = pictures(30)
+    histories = []
     accs = recipe.validation_accuracy(recipe.CatsConfig(pool=16, epochs=2), images, labels,
-                                      splits=3)
+                                      splits=3, histories=histories)
     assert accs.shape == (3,) and np.all((0 <= accs) & (accs <= 1))
+    assert len(histories) == 3 and all(len(h.val_accuracy) == 2 for h in histories)
+    np.testing.assert_array_equal(       # recording histories does not change the result
+        accs, recipe.validation_accuracy(recipe.CatsConfig(pool=16, epochs=2), images, labels,
+                                         splits=3))
 
 
 def test_the_recipe_is_one_of_the_candidates():

@@ -185,11 +185,13 @@ def accuracy(model: Sequential, images: np.ndarray, labels: np.ndarray, pool: in
 
 
 def validation_accuracy(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
-                        splits: int = 5) -> np.ndarray:
+                        splits: int = 5, histories: list | None = None) -> np.ndarray:
     """Validation accuracy of ``config`` on ``splits`` stratified splits of the training images.
 
     Split ``k`` holds out :data:`VAL_FRACTION` of every class, chosen with
     seed ``k``, and trains with seed ``k``.  Only training images are used.
+    If ``histories`` is a list, the :class:`~dlfs.train.History` of every
+    split (with per-epoch validation loss and accuracy) is appended to it.
 
     Returns
     -------
@@ -198,7 +200,10 @@ def validation_accuracy(config: CatsConfig, images: np.ndarray, labels: np.ndarr
     accs = []
     for k in range(splits):
         x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION, seed=k)
-        model, _ = train(config, x_tr, y_tr, seed=k)
+        model, history = train(config, x_tr, y_tr, seed=k,
+                               validation=None if histories is None else (x_val, y_val))
+        if histories is not None:
+            histories.append(history)
         accs.append(accuracy(model, x_val, y_val, config.pool))
     return np.array(accs)
 
