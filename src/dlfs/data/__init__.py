@@ -10,7 +10,8 @@ is explained in :mod:`dlfs.data.fetch` and ``datasets/README.md``.
 from .cats import load_cats
 from .fetch import DatasetError
 from .mnist import load_mnist
-from .transforms import flip_horizontal, one_hot, standardise, to_float, train_val_split
+from .transforms import (flip_horizontal, one_hot, split_sizes, standardise, to_float,
+                         train_val_split)
 
 __all__ = [
     "DatasetError",
@@ -18,6 +19,7 @@ __all__ = [
     "load_cats",
     "load_mnist",
     "one_hot",
+    "split_sizes",
     "standardise",
     "to_float",
     "train_val_split",
