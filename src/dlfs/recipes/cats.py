@@ -99,6 +99,8 @@ def features(images: np.ndarray, pool: int = 1) -> np.ndarray:
     Returns
     -------
     X : ndarray of shape (n_samples, (64 // pool) ** 2 * 3), dtype float32
+
+    Implements :eq:`eq-cats-pool`.
     """
     check_positive(pool, "pool", integer=True)
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
@@ -135,6 +137,8 @@ def fold_standardisation(model: Sequential, mean: np.ndarray, std: np.ndarray) -
 
     ``((x - m) / s) W + b = x (W / s[:, None]) + (b - (m / s) W)``, so the
     model then takes unstandardised features.
+
+    Implements :eq:`eq-cats-fold`.
     """
     first = model.layers[0]
     if not isinstance(first, Dense):
