@@ -259,11 +259,18 @@ def documented_names(env) -> dict[tuple[str, str], tuple[str, str, str]]:
     for fullname, entry in sorted(py.objects.items(), key=lambda kv: (len(kv[0]), kv[0])):
         if entry.aliased or entry.objtype == "module" or not fullname.startswith(PACKAGE):
             continue
-        obj = _unwrap(_import_path(fullname)) if _import_path(fullname) is not None else None
-        if obj is None:
+        obj = _import_path(fullname)
+        obj = _unwrap(obj) if obj is not None else None
+        # An alias (``Sigmoid.f = staticmethod(sigmoid)``) is documented under a
+        # name that is not the object's own: never link to it.
+        if obj is None or not ("." + fullname).endswith("." + obj.__qualname__):
             continue
         key = (obj.__module__, obj.__qualname__)
-        out.setdefault(key, (fullname, entry.docname, entry.node_id))
+        # Prefer the entry under the object's own name (dlfs.activations.tanh_grad)
+        # to an alias documented elsewhere (a class attribute such as Tanh.df).
+        own = fullname.endswith("." + obj.__qualname__)
+        if key not in out or (own and not out[key][0].endswith("." + obj.__qualname__)):
+            out[key] = (fullname, entry.docname, entry.node_id)
     env._dlfs_documented = (len(py.objects), out)
     return out
 
