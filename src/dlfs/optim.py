@@ -32,7 +32,13 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
     def step(self, params: ParamTriples) -> None:
-        """Update every parameter in place from its gradient."""
+        r"""Update every parameter in place from its gradient.
+
+        With ``weight_decay`` :math:`\lambda`, weight matrices get the L2
+        gradient :math:`\lambda w` added first.
+
+        Implements :eq:`eq-reg-l2`.
+        """
         for name, param, grad in params:
             if self.weight_decay and param.ndim >= 2:
                 grad = grad + self.weight_decay * param    # a copy: never alter grads
