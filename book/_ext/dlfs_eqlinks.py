@@ -266,7 +266,11 @@ def documented_names(env) -> dict[tuple[str, str], tuple[str, str, str]]:
         if obj is None or not ("." + fullname).endswith("." + obj.__qualname__):
             continue
         key = (obj.__module__, obj.__qualname__)
-        out.setdefault(key, (fullname, entry.docname, entry.node_id))
+        # Prefer the entry under the object's own name (dlfs.activations.tanh_grad)
+        # to an alias documented elsewhere (a class attribute such as Tanh.df).
+        own = fullname.endswith("." + obj.__qualname__)
+        if key not in out or (own and not out[key][0].endswith("." + obj.__qualname__)):
+            out[key] = (fullname, entry.docname, entry.node_id)
     env._dlfs_documented = (len(py.objects), out)
     return out
 
