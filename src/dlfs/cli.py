@@ -218,7 +218,20 @@ def _add_output_flags(p):
                    help="print one JSON object with the results as the last line")
 
 
+def _cats_recipe_applies(args) -> bool:
+    """``dlfs train cats`` with no model or training option runs the chapter's recipe."""
+    return args.dataset == "cats" and all(
+        getattr(args, name) == value for name, value in (
+            ("hidden", None), ("activation", "relu"), ("epochs", None), ("batch_size", None),
+            ("lr", None), ("optimizer", "adam"), ("weight_decay", 0.0), ("dropout", 0.0),
+            ("batchnorm", False), ("patience", None), ("val_fraction", 0.1), ("limit", None),
+            ("drop_last", False)))
+
+
 def cmd_train(args) -> dict:
+    if _cats_recipe_applies(args):
+        from .recipes.cats import run_cli
+        return run_cli(args)
     defaults = DEFAULTS[args.dataset]
     hidden = args.hidden if args.hidden is not None else _hidden_sizes(defaults["hidden"])
     epochs = args.epochs or defaults["epochs"]
@@ -288,6 +301,10 @@ def cmd_evaluate(args) -> dict:
     n_out = 1 if n_classes == 2 else n_classes
     input_shape = _model_input_shape(model)
     X = None if input_shape is None else arrange_inputs(images, input_shape)
+    if X is None and args.dataset == "cats" and input_shape is not None and len(input_shape) == 1:
+        from .recipes.cats import pooled_test_set      # a model of the cats recipe
+        pooled = pooled_test_set(input_shape[0])
+        X = None if pooled is None else pooled[0]
     out_shape = None
     if X is not None:
         dtype = next(iter(model.state().values()), np.empty(0, np.float32)).dtype

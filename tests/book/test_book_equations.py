@@ -114,6 +114,22 @@ class Thing:
     assert [imp.qualname for imp in by_label["eq-a"]] == ["helper"]
 
 
+def test_documented_names_prefer_the_defining_name_to_an_alias():
+    """``Tanh.f = staticmethod(tanh)`` is documented as ``dlfs.layers.Tanh.f`` too (a
+    shorter name); links must still name ``dlfs.activations.tanh``."""
+    entry = lambda name, kind: types.SimpleNamespace(  # noqa: E731
+        aliased=False, objtype=kind, docname="book/api", node_id=name)
+    py = types.SimpleNamespace(objects={
+        "dlfs.layers.Tanh.f": entry("dlfs.layers.Tanh.f", "method"),
+        "dlfs.activations.tanh": entry("dlfs.activations.tanh", "function"),
+        "dlfs.layers.Tanh": entry("dlfs.layers.Tanh", "class"),
+    })
+    env = types.SimpleNamespace(get_domain=lambda name: py)
+    names = dlfs_eqlinks.documented_names(env)
+    assert names[("dlfs.activations", "tanh")][0] == "dlfs.activations.tanh"
+    assert names[("dlfs.layers.activation", "Tanh")][0] == "dlfs.layers.Tanh"
+
+
 def test_required_list_is_well_formed():
     labels = required()
     assert labels, "required_equations.txt is empty"
