@@ -49,7 +49,9 @@ class Dense(Layer):
     def _forward(self, x, training):
         """``X`` (n_samples, n_in) -> ``X @ W + b`` (n_samples, n_out); keeps ``X`` for dW."""
         self.x = x
-        return x @ self.params["W"] + self.params["b"]
+        out = x @ self.params["W"]
+        out += self.params["b"]             # in place: one (n_samples, n_out) array, not two
+        return out
 
     def _backward(self, grad_out, input_grad):
         """``grad_out`` (n_samples, n_out) -> dW = X^T G, db = sum of rows, dX = G W^T.
