@@ -58,3 +58,40 @@ def initialize(name: str, shape: tuple[int, ...], rng: np.random.Generator,
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return INITIALIZERS[name](shape, rng, dtype)
+
+
+def kernel_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight array.
+
+    A dense weight ``(n_in, n_out)`` has fans ``(n_in, n_out)``.  A convolution
+    kernel ``(C_out, C_in, kh, kw)`` connects each output to ``C_in * kh * kw``
+    inputs and each input to ``C_out * kh * kw`` outputs, so those are its fans
+    (the convention of PyTorch and Keras).
+    """
+    if len(shape) == 2:
+        return int(shape[0]), int(shape[1])
+    receptive = int(np.prod(shape[2:]))
+    return int(shape[1]) * receptive, int(shape[0]) * receptive
+
+
+def initialize_kernel(name: str, shape: tuple[int, ...], rng: np.random.Generator,
+                      dtype=np.float32) -> np.ndarray:
+    """Like :func:`initialize`, with the fans of :func:`kernel_fans` for any shape.
+
+    For a 4-D kernel ``(C_out, C_in, kh, kw)`` He draws from
+    :math:`\\mathcal N(0, 2/\\text{fan}_\\text{in})` with
+    :math:`\\text{fan}_\\text{in} = C_\\text{in} k_h k_w`, and Xavier uses
+    :math:`\\text{fan}_\\text{in} + \\text{fan}_\\text{out}`.
+    """
+    check_choice(name, "initializer", INITIALIZERS)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    fan_in, fan_out = kernel_fans(shape)
+    if name == "he":
+        return (np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)).astype(dtype)
+    if name == "xavier_normal":
+        return (np.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)).astype(dtype)
+    if name == "xavier_uniform":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, size=shape).astype(dtype)
+    return INITIALIZERS[name](shape, rng, dtype)

@@ -87,9 +87,9 @@ class Sequential:
             if kind not in LAYER_TYPES:
                 raise ValueError(f"layer {i}: unknown layer type {kind!r}")
             cls_ = LAYER_TYPES[kind]
-            if kind in ("Dense", "BatchNorm"):
+            if kind in ("Dense", "BatchNorm", "Conv2D"):
                 spec["dtype"] = dtype
-            if kind == "Dense":
+            if kind in ("Dense", "Conv2D"):
                 spec["rng"] = rng
             try:
                 layers.append(cls_(**spec))
