@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from .io import ParameterFileError, load_model, save_model
-from .layers import ACTIVATION_LAYERS, Dense
+from .layers import ACTIVATION_LAYERS, Conv2D, Dense
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import mlp
 from .optim import OPTIMIZERS, make_optimizer
@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")
     train.add_argument("dataset", choices=sorted(DEFAULTS))
+    train.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                       help="cnn: the convolutional network of Part 3 (mnist only; uses "
+                            "--epochs, --batch-size, --lr, --limit, --seed, --save)")
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                        help="hidden layer sizes, comma-separated (mnist: 256,128; cats: 20,7,5)")
     train.add_argument("--activation", default="relu",
@@ -140,6 +143,8 @@ def _add_output_flags(p):
 
 
 def cmd_train(args) -> dict:
+    if args.model == "cnn":
+        return cmd_train_cnn(args)
     defaults = DEFAULTS[args.dataset]
     hidden = args.hidden if args.hidden is not None else _hidden_sizes(defaults["hidden"])
     epochs = args.epochs or defaults["epochs"]
@@ -184,8 +189,32 @@ def cmd_train(args) -> dict:
     }
 
 
+def cmd_train_cnn(args) -> dict:
+    """``dlfs train mnist --model cnn``: the recipe of :mod:`dlfs.recipes.mnist_cnn`."""
+    from .recipes.mnist_cnn import train_mnist_cnn
+
+    if args.dataset != "mnist":
+        print("dlfs train: error: --model cnn is for mnist only", file=sys.stderr)
+        raise SystemExit(2)
+    result = train_mnist_cnn(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             limit=args.limit, seed=args.seed, progress=False if args.quiet
+                             else None)
+    model = result.pop("model")
+    result.pop("history")
+    if args.save:
+        save_model(model, args.save)
+    return {"command": "train", "dataset": "mnist", "model": "cnn", **result,
+            "saved": args.save}
+
+
 def cmd_evaluate(args) -> dict:
     model = load_model(args.params)
+    if args.dataset == "mnist" and isinstance(model.layers[0], Conv2D):     # the Part 3 CNN
+        from .recipes.mnist_cnn import load_mnist_images
+        _, _, (X_test, y_test) = load_mnist_images(dtype=model.layers[0].dtype)
+        test_loss, test_acc = evaluate(model, SoftmaxCrossEntropy(), X_test, y_test, 1000)
+        return {"command": "evaluate", "dataset": "mnist", "params": args.params,
+                "test_accuracy": test_acc, "test_loss": test_loss, "n_params": model.n_params()}
     _, _, test, n_classes = load_dataset(args.dataset, seed=0, val_fraction=0.1, limit=None)
     first = next((l for l in model.layers if isinstance(l, Dense)), None)
     last = next((l for l in reversed(model.layers) if isinstance(l, Dense)), None)
