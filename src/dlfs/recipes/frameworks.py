@@ -34,16 +34,61 @@ from ..layers import Conv2D, Dense
 from ..model import Sequential
 
 
-def threads() -> int:
-    """The number of threads every library gets: ``$OMP_NUM_THREADS`` if set, else all CPUs.
+def _openblas():
+    """NumPy's bundled OpenBLAS as a ctypes library and its symbol prefix, or None."""
+    import ctypes
+    import glob
 
-    NumPy's OpenBLAS reads ``$OPENBLAS_NUM_THREADS`` / ``$OMP_NUM_THREADS`` at
-    import time and otherwise uses every CPU, so this matches it.
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(libs, "*openblas*"))):
+        lib = ctypes.CDLL(path)
+        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", ""), ("openblas", "64_")):
+            if hasattr(lib, f"{prefix}_get_num_threads{suffix}"):
+                return lib, prefix, suffix
+    return None
+
+
+def blas_threads(n: int | None = None) -> int | None:
+    """Set (if ``n`` is given) and return the number of threads of NumPy's OpenBLAS.
+
+    Returns None when NumPy is not linked to a bundled OpenBLAS (then
+    ``$OPENBLAS_NUM_THREADS``, read at import, is the only control).
     """
+    found = _openblas()
+    if found is None:
+        return None
+    lib, prefix, suffix = found
+    if n is not None:
+        getattr(lib, f"{prefix}_set_num_threads{suffix}")(int(n))
+    return int(getattr(lib, f"{prefix}_get_num_threads{suffix}")())
+
+
+def threads() -> int:
+    """The number of threads every library gets: NumPy's BLAS threads.
+
+    Falls back to ``$OPENBLAS_NUM_THREADS`` / ``$OMP_NUM_THREADS``, then to the
+    number of CPUs (what OpenBLAS uses by default).
+    """
+    n = blas_threads()
+    if n is not None:
+        return n
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         if os.environ.get(var, "").isdigit():
             return int(os.environ[var])
     return os.cpu_count() or 1
+
+
+def set_threads(n: int) -> int:
+    """Give NumPy's BLAS, PyTorch and TensorFlow ``n`` threads each (call it first).
+
+    TensorFlow fixes its thread pools on first use, so call this before
+    :func:`import_keras`; PyTorch can change at any time.
+    """
+    blas_threads(n)
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    return threads()
 
 
 def import_torch():
