@@ -28,7 +28,11 @@ def fake_mnist():
 
 @pytest.fixture
 def synthetic_mnist(monkeypatch):
-    monkeypatch.setattr(dlfs.data, "load_mnist", fake_mnist)
+    """Both entry points of the MNIST loader (all splits; one split) serve fake digits."""
+    splits = fake_mnist()
+    monkeypatch.setattr(dlfs.data, "load_mnist", lambda **kwargs: splits)
+    monkeypatch.setattr(dlfs.data.mnist, "load_split",
+                        lambda split, **kwargs: splits[:2] if split == "train" else splits[2:])
 
 
 def test_the_cnn_maps_images_to_ten_logits_with_the_documented_shapes():

@@ -2,32 +2,32 @@
 import numpy as np
 import pytest
 
-from dlfs import (Dense, Dropout, Sequential, Sigmoid, SoftmaxCrossEntropy, Tanh, gradcheck,
-                  numerical_gradient, relative_error)
+from dlfs import (BatchNorm, Dense, Dropout, Sequential, Sigmoid, SoftmaxCrossEntropy, Tanh,
+                  gradcheck, numerical_gradient, relative_error)
 from dlfs.losses import MSE
 
 
-class DenseWithWrongWeightGradient(Dense):
+class DenseWithWrongWeightGradient(Dense, register=False):
     """A classic bug: dW off by a constant factor (a mis-applied 1/N, say)."""
 
-    def backward(self, grad_out):
-        dx = super().backward(grad_out)
+    def _backward(self, grad_out, input_grad):
+        dx = super()._backward(grad_out, input_grad)
         self.grads["W"] *= 1.5
         return dx
 
 
-class SigmoidMissingOneMinusS(Sigmoid):
+class SigmoidMissingOneMinusS(Sigmoid, register=False):
     """Another classic: sigma' written as sigma instead of sigma (1 - sigma)."""
 
-    def backward(self, grad_out):
-        return self._check_grad(grad_out) * self.out
+    def _backward(self, grad_out, input_grad):
+        return grad_out * self.f(self.z)
 
 
 class MSEWithoutTheTwo(MSE):
     """d/dp (p - y)^2 forgetting its factor 2."""
 
-    def backward(self):
-        return super().backward() / 2
+    def _backward(self):
+        return super()._backward() / 2
 
 
 def x64(*shape, seed=0):
@@ -113,3 +113,48 @@ def test_gradcheck_leaves_the_input_array_alone():
     before = x.copy()
     gradcheck(Tanh(), x)
     np.testing.assert_array_equal(x, before)
+
+
+# -- issue 6, item 5: non-contiguous arrays ---------------------------------------------
+
+@pytest.mark.parametrize("view", [lambda a: a.T, lambda a: a[:, :3], lambda a: a[::2]],
+                         ids=["transpose", "column_slice", "row_step"])
+def test_numerical_gradient_perturbs_non_contiguous_views(view):
+    base = np.random.default_rng(0).standard_normal((4, 5))
+    x = view(base)
+    before = x.copy()
+    grad = numerical_gradient(lambda: float(np.sum(x ** 3)), x)
+    np.testing.assert_allclose(grad, 3 * before ** 2, rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_numerical_gradient_refuses_arrays_it_cannot_perturb():
+    with pytest.raises(TypeError, match="x must be a floating-point numpy.ndarray, got int64"):
+        numerical_gradient(lambda: 0.0, np.arange(3))
+    frozen = np.zeros(3)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="x must be writeable"):
+        numerical_gradient(lambda: 0.0, frozen)
+
+
+# -- issue 6, item 9: gradcheck leaves buffers and generators as they were --------------
+
+@pytest.mark.parametrize("training", [True, False])
+def test_gradcheck_restores_batchnorm_running_statistics(training):
+    bn = BatchNorm(3, dtype=np.float64)
+    bn.buffers["running_mean"][...] = [0.5, -1.0, 2.0]
+    before = {k: v.copy() for k, v in bn.buffers.items()}
+    model = Sequential([Dense(2, 3, dtype=np.float64, rng=np.random.default_rng(0)), bn])
+    for obj in (bn, model):
+        x = x64(6, 3, seed=3) if obj is bn else x64(6, 2, seed=3)
+        assert max(gradcheck(obj, x, training=training).values()) < 1e-6
+        for key, value in bn.buffers.items():
+            np.testing.assert_array_equal(value, before[key])
+
+
+def test_gradcheck_restores_the_dropout_generator():
+    rng = np.random.default_rng(5)
+    layer = Dropout(0.5, rng=rng)
+    state = rng.bit_generator.state
+    gradcheck(layer, x64(4, 3))
+    assert rng.bit_generator.state == state

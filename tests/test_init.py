@@ -73,3 +73,38 @@ def test_unknown_initializer_name_is_refused_with_the_choices():
 def test_rng_must_be_a_generator(bad_rng):
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         init.initialize("he", (2, 2), bad_rng)
+
+
+# -- fans for dense and convolution weights (issue 6: ready for convolutions) ------------
+
+@pytest.mark.parametrize("shape, fans", [
+    ((784, 128), (784, 128)),            # Dense (n_in, n_out)
+    ((8, 3, 5, 5), (75, 200)),           # Conv2D (C_out, C_in, kh, kw): C_in*25, C_out*25
+    ((16, 8, 3, 3), (72, 144)),          # values PyTorch's _calculate_fan_in_and_fan_out gives
+    ((4, 2, 3), (6, 12)),                # 1-D convolution
+    ((6, 1, 1, 1), (1, 6)),
+])
+def test_fan_in_and_fan_out_of_dense_and_kernel_shapes(shape, fans):
+    assert init.fan_in_fan_out(shape) == fans
+
+
+@pytest.mark.parametrize("shape", [(), (5,)])
+def test_fans_need_at_least_two_dimensions(shape):
+    with pytest.raises(ValueError, match="fan-in and fan-out need a weight of at least 2 "
+                                         "dimensions"):
+        init.fan_in_fan_out(shape)
+
+
+KERNEL = (40, 30, 5, 5)                  # fan_in 750, fan_out 1000; 30,000 draws
+
+
+def test_he_on_a_4d_kernel_uses_channels_times_receptive_field():
+    w = draw("he", shape=KERNEL).astype(np.float64)
+    assert w.shape == KERNEL
+    np.testing.assert_allclose(w.var(), 2.0 / (30 * 25), rtol=0.03)
+
+
+@pytest.mark.parametrize("name", ["xavier_normal", "xavier_uniform"])
+def test_xavier_on_a_4d_kernel_uses_both_fans(name):
+    w = draw(name, shape=KERNEL).astype(np.float64)
+    np.testing.assert_allclose(w.var(), 2.0 / (30 * 25 + 40 * 25), rtol=0.03)

@@ -359,3 +359,74 @@ def test_backward_before_forward_is_an_error(case):
     loss = make()
     with pytest.raises(RuntimeError, match=r"\w+\.backward called before forward"):
         loss.backward()
+
+
+# -- accuracy with soft targets (issue 6, item 7) ---------------------------------------
+
+def test_bce_target_labels_threshold_soft_targets_at_one_half():
+    y = np.array([[0.1], [0.9], [0.0], [1.0], [0.5], [0.51]])
+    np.testing.assert_array_equal(BinaryCrossEntropy.target_labels(y), [0, 1, 0, 1, 0, 1])
+
+
+def test_a_perfect_model_scores_accuracy_1_with_soft_bce_targets():
+    from dlfs import Dense, Sequential, Sigmoid, evaluate
+
+    X = np.array([[-2.0], [-1.0], [1.0], [2.0]], dtype=np.float32)
+    y = np.array([[0.1], [0.1], [0.9], [0.9]], dtype=np.float32)     # label smoothing
+    model = Sequential([Dense(1, 1)])
+    model.layers[0].params["W"][...] = 5.0                           # logit = 5x: all right
+    assert evaluate(model, BinaryCrossEntropy(from_logits=True), X, y)[1] == 1.0
+    probabilities = Sequential([Dense(1, 1), Sigmoid()])
+    probabilities.layers[0].params["W"][...] = 5.0
+    assert evaluate(probabilities, BinaryCrossEntropy(), X, y)[1] == 1.0
+
+
+def test_softmax_target_labels_from_labels_and_one_hot_rows():
+    labels = np.array([2, 0, 1])
+    np.testing.assert_array_equal(SoftmaxCrossEntropy.target_labels(labels), labels)
+    np.testing.assert_array_equal(SoftmaxCrossEntropy.target_labels(one_hot(labels, 3)), labels)
+
+
+# -- empty batches (issue 6, item 18) ---------------------------------------------------
+
+EMPTY = {
+    "mse": (MSE(), np.zeros((0, 2)), np.zeros((0, 2))),
+    "mse_vector": (MSE(), np.zeros(0), np.zeros(0)),
+    "bce": (BinaryCrossEntropy(), np.zeros((0, 1)), np.zeros((0, 1))),
+    "bce_logits": (BinaryCrossEntropy(from_logits=True), np.zeros(0), np.zeros(0)),
+    "softmax_ce_labels": (SoftmaxCrossEntropy(), np.zeros((0, 3)), np.zeros(0, np.int64)),
+    "softmax_ce_one_hot": (SoftmaxCrossEntropy(), np.zeros((0, 3)), np.zeros((0, 3))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EMPTY))
+def test_an_empty_batch_is_refused_by_every_loss(case):
+    loss, pred, target = EMPTY[case]
+    name = type(loss).__name__
+    with np.errstate(**STRICT):
+        with pytest.raises(ValueError, match=rf"{name} got an empty batch \(0 samples\); "
+                                             "a mean loss needs at least one sample"):
+            loss.forward(pred, target)
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        loss.backward()
+
+
+def test_a_failed_forward_leaves_no_stale_gradient():
+    loss = MSE()
+    loss.forward(np.ones(2), np.zeros(2))
+    with pytest.raises(ValueError):
+        loss.forward(np.zeros(0), np.zeros(0))
+    with pytest.raises(RuntimeError, match=r"MSE\.backward called before forward"):
+        loss.backward()
+
+
+# -- the gradient is computed in backward, not in forward --------------------------------
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_backward_returns_a_fresh_gradient_each_call(case):
+    make, pred, target = CASES[case]
+    loss = make()
+    loss.forward(pred, target)
+    g1 = loss.backward()
+    g1[...] = 0
+    assert np.any(loss.backward() != 0)

@@ -61,7 +61,8 @@ def finite_differences_can_judge(model, X, loss, y):
             kink_distance = min(kink_distance, np.min(np.abs(x)))
         x = layer.forward(x)
     value = loss.forward(x, y)
-    grads = [model.backward(loss.backward())] + [g for _, _, g in model.parameters()]
+    grads = ([model.backward(loss.backward(), input_grad=True)]
+             + [g for _, _, g in model.parameters()])
     for g, s in zip(gens, states):                 # rewind: gradcheck must see the same masks
         g.bit_generator.state = s
     resolvable = all(np.linalg.norm(g) <= 1e-8 or np.sqrt(np.mean(g**2)) > 1e-2 * max(1, value)
@@ -102,7 +103,7 @@ def test_backward_applies_the_chain_rule_in_reverse_order():
     x = np.random.default_rng(1).standard_normal((5, 3))
     g = np.random.default_rng(2).standard_normal((5, 2))
     model.forward(x)
-    dx = model.backward(g)
+    dx = model.backward(g, input_grad=True)
     d0, _, d2 = model.layers
     z0 = x @ d0.params["W"] + d0.params["b"]
     g_hidden = (g @ d2.params["W"].T) * (z0 > 0)
@@ -211,7 +212,7 @@ def test_from_architecture_refuses_unknown_types_and_bad_arguments():
         Sequential.from_architecture([{"type": "Conv3D"}])
     with pytest.raises(ValueError, match=r"layer 1: unknown layer type None"):
         Sequential.from_architecture([{"type": "ReLU"}, {}])
-    with pytest.raises(ValueError, match=r"layer 0 \(Dense\): bad arguments"):
+    with pytest.raises(ValueError, match=r"layer 0: bad arguments for Dense"):
         Sequential.from_architecture([{"type": "Dense", "n_in": 2, "units": 3}])
 
 
@@ -276,3 +277,95 @@ def test_mlp_needs_at_least_two_sizes():
 def test_mlp_refuses_bad_dropout(p):
     with pytest.raises(ValueError, match=r"Dropout probability p must be in \[0, 1\)"):
         mlp([2, 3, 1], dropout=p)
+
+
+# -- backward skips the unused input gradient ------------------------------------------
+
+def test_backward_returns_the_input_gradient_only_when_asked():
+    model = small_model()
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    g = np.random.default_rng(2).standard_normal((5, 2))
+    model.forward(x)
+    dx = model.backward(g, input_grad=True)
+    grads = {name: grad.copy() for name, _, grad in model.parameters()}
+    assert model.backward(g) is None
+    for name, _, grad in model.parameters():
+        np.testing.assert_array_equal(grad, grads[name])
+    assert dx.shape == x.shape
+
+
+def test_backward_stops_at_the_lowest_layer_with_parameters():
+    seen = []
+
+    class Recorder(ReLU, register=False):
+        def backward(self, grad_out, input_grad=True):
+            seen.append(input_grad)
+            return super().backward(grad_out, input_grad)
+
+    rng = np.random.default_rng(0)
+    model = Sequential([Recorder(), Dense(3, 4, dtype=np.float64, rng=rng), Recorder(),
+                        Dense(4, 2, dtype=np.float64, rng=rng)])
+    model.forward(np.ones((2, 3)))
+    model.backward(np.ones((2, 2)))
+    assert seen == [True]                  # the upper ReLU; nothing below the first Dense
+    seen.clear()
+    model.backward(np.ones((2, 2)), input_grad=True)
+    assert seen == [True, True]
+
+
+# -- a layer used twice (issue 6, item 4) -----------------------------------------------
+
+def test_a_layer_instance_used_twice_is_refused():
+    d = Dense(3, 3)
+    with pytest.raises(ValueError, match=r"layer 2 is the same Dense object as layer 0; "
+                                         r"a layer can appear once in a model"):
+        Sequential([d, Tanh(), d])
+    relu = ReLU()
+    with pytest.raises(ValueError, match="layer 1 is the same ReLU object as layer 0"):
+        Sequential([relu, relu])
+
+
+# -- the input shape, recorded in the model ----------------------------------------------
+
+def test_summary_of_nchw_images_through_batchnorm_and_flatten():
+    model = Sequential([BatchNorm(3), Flatten(), Dense(3 * 4 * 4, 5), ReLU(), Dense(5, 2)],
+                       input_shape=(3, 4, 4))
+    lines = model.summary().splitlines()
+    rows = {line.split()[0]: line for line in lines[2:7]}
+    assert "(3, 4, 4)" in rows["0"] and rows["0"].endswith(" 6")      # gamma, beta
+    assert "(48,)" in rows["1"] and "(2,)" in rows["4"]
+    assert model.summary() == model.summary((3, 4, 4))
+    assert model.output_shape() == (2,)
+
+
+def test_input_shape_is_checked_against_every_layer_and_the_data():
+    with pytest.raises(ValueError, match=r"layer 1: Dense expects 48 input features per "
+                                         r"sample, got sample shape \(12,\)"):
+        Sequential([Flatten(), Dense(48, 2)], input_shape=(3, 2, 2))
+    model = Sequential([Flatten(), Dense(48, 2)], input_shape=(3, 4, 4))
+    with pytest.raises(ValueError, match=r"the model takes samples of shape \(3, 4, 4\), "
+                                         r"got a batch of shape \(2, 4, 4, 3\)"):
+        model.forward(np.zeros((2, 4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="input_shape must be a tuple of positive integers"):
+        Sequential([ReLU()], input_shape=(0, 3))
+    with pytest.raises(ValueError, match=r"give the shape of one input sample, e\.g\. \(784,\)"):
+        Sequential([ReLU()]).summary()
+
+
+def test_mlp_records_its_input_shape_and_from_architecture_restores_one():
+    model = mlp([4, 3, 2])
+    assert model.input_shape == (4,)
+    rebuilt = Sequential.from_architecture(model.architecture(), input_shape=model.input_shape)
+    assert rebuilt.input_shape == (4,) and rebuilt.output_shape() == (2,)
+
+
+# -- zero samples (issue 6, item 19) -----------------------------------------------------
+
+def test_a_model_with_flatten_predicts_on_zero_samples():
+    model = Sequential([Flatten(), Dense(6, 4), ReLU(), Dropout(0.5), Dense(4, 3)],
+                       input_shape=(2, 3))
+    assert model.predict(np.zeros((0, 2, 3), np.float32)).shape == (0, 3)
+    out = model.forward(np.zeros((0, 2, 3), np.float32))
+    assert out.shape == (0, 3)
+    assert model.backward(np.zeros((0, 3), np.float32), input_grad=True).shape == (0, 2, 3)
+    assert not np.any(model.layers[1].grads["W"])

@@ -35,8 +35,8 @@ def test_setup_chapter_sets_vector_figures_and_printing():
 
 def test_glue_sci_glues_markdown_math(monkeypatch):
     glued = {}
-    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update(
-        {name: (value.data, display)}))
+    monkeypatch.setattr(notebook, "glue", lambda name, value, display: glued.update(
+        {name: (getattr(value, "data", value), display)}))
     notebook.glue_sci("err", 5.6e-17)
     assert glued == {"err": (r"$5.6 \times 10^{-17}$", False)}
 
@@ -63,7 +63,7 @@ def test_round_up_refuses_non_finite():
 
 def test_glue_bound_glues_rounded_up_values(monkeypatch):
     glued = {}
-    monkeypatch.setattr("myst_nb.glue", lambda name, value, display: glued.update(
+    monkeypatch.setattr(notebook, "glue", lambda name, value, display: glued.update(
         {name: getattr(value, "data", value)}))
     assert notebook.glue_bound("b", 4.52e-8) == pytest.approx(5e-8)
     assert glued["b"] == r"$5 \times 10^{-8}$"

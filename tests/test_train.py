@@ -263,8 +263,9 @@ def test_fit_stops_with_a_clear_error_when_the_loss_diverges():
     X, y, _ = linear_regression_with_misleading_validation()
     # Silence the overflow warnings themselves: the point is fit's own check afterwards.
     with np.errstate(over="ignore", invalid="ignore"), \
-            pytest.raises(FloatingPointError, match=r"training loss became inf in epoch \d+; "
-                                                    r"try a smaller learning rate"):
+            pytest.raises(FloatingPointError, match=r"training diverged in epoch \d+: .* with "
+                                                    r"learning rate 10; try a smaller learning "
+                                                    r"rate, e.g. 1$"):
         fit(linear_model(), MSE(), SGD(10.0), X, y, epochs=50, batch_size=10)
 
 

@@ -2,6 +2,8 @@
 
 Conventions used everywhere: arrays are batch-first (rows are samples), a
 dense layer computes ``Z = X @ W + b`` with ``W`` of shape (n_in, n_out).
+Images are NCHW, (n_samples, channels, height, width), and convolution
+kernels (C_out, C_in, kh, kw), as in PyTorch.
 """
 from . import activations, data, init, losses, metrics, optim, schedules
 from .gradcheck import gradcheck, numerical_gradient, relative_error
@@ -11,7 +13,8 @@ from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Laye
 from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optim import SGD, Adam, Momentum, RMSProp
-from .train import History, batches, evaluate, fit
+from .train import (History, TrainingDiverged, TrainingInterrupted, batches, evaluate,
+                    fit)
 
 __version__ = "0.1.0"
 
@@ -23,5 +26,5 @@ __all__ = [
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "MaxPool2D", "AvgPool2D",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
     "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam",
-    "History", "batches", "evaluate", "fit",
+    "History", "TrainingDiverged", "TrainingInterrupted", "batches", "evaluate", "fit",
 ]

@@ -20,8 +20,8 @@ def check_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
         dtype mistakes (a list of ints would become int64).
     name : str
         How to call ``x`` in error messages.
-    ndim : int or tuple of int, optional
-        Allowed number(s) of dimensions.
+    ndim : int, tuple of int or range, optional
+        Allowed number(s) of dimensions (``range(2, 33)``: "at least 2").
     dtype : numpy dtype, optional
         Required dtype.  When omitted any floating dtype is accepted.
     finite : bool
@@ -41,7 +41,8 @@ def check_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.ndim not in allowed:
-            want = " or ".join(str(a) for a in allowed)
+            want = (f"at least {ndim.start}" if isinstance(ndim, range) and len(ndim) > 4
+                    else " or ".join(str(a) for a in allowed))
             raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
     if finite and not np.all(np.isfinite(x)):
         raise ValueError(f"{name} contains NaN or infinity")
@@ -79,3 +80,25 @@ def check_choice(value: str, name: str, choices) -> str:
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(sorted(choices))}")
     return value
+
+
+def check_float_dtype(dtype, name: str) -> np.dtype:
+    """The dtype of a layer with parameters: float32 or float64, nothing else.
+
+    Integer weights would be truncated to zero by the initialisers and complex
+    ones have no order for ReLU or max-pooling.  float16 is refused too: its
+    smallest positive number is about 6e-8, so Adam's ``eps = 1e-8`` rounds to
+    0 and its squared gradients underflow, and with an 11-bit significand a
+    sum over a batch of a few thousand terms loses every small contribution;
+    training ends in NaN.  (Frameworks train in float16 only with float32
+    master weights and loss scaling.)
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} dtype must be float32 or float64, got {dtype!r}") from None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        why = (" (float16 underflows: Adam's eps=1e-8 and small squared gradients round to 0)"
+               if dt == np.float16 else "")
+        raise TypeError(f"{name} dtype must be float32 or float64, got {dt}{why}")
+    return dt

@@ -22,34 +22,63 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     overflows, and tiny probabilities keep their full relative precision.
     (Two exponentials are cheaper than choosing per element with ``np.where``,
     whose data-dependent branches are slow on random signs.)
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-neuron` (the sigmoid).
     """
     return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`."""
+    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`.
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-sigmoid-props`.
+    """
     s = sigmoid(z)
     return s * (1.0 - s)
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
-    """Hyperbolic tangent (NumPy's is already stable)."""
+    """Hyperbolic tangent (NumPy's is already stable).
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-tanh`.
+    """
     return np.tanh(z)
 
 
 def tanh_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\tanh'(z) = 1 - \tanh^2(z)`."""
+    r""":math:`\tanh'(z) = 1 - \tanh^2(z)`.
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-derivs`.
+    """
     t = np.tanh(z)
     return 1.0 - t * t
 
 
 def relu(z: np.ndarray) -> np.ndarray:
-    r""":math:`\max(0, z)`."""
+    r""":math:`\max(0, z)`.
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-relu`.
+    """
     return np.maximum(z, 0)
 
 
 def relu_grad(z: np.ndarray) -> np.ndarray:
-    """1 where ``z > 0``, else 0 (we take the derivative at the kink to be 0)."""
+    """1 where ``z > 0``, else 0 (we take the derivative at the kink to be 0).
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-derivs`.
+    """
     return (z > 0).astype(z.dtype)
 
 
@@ -57,12 +86,21 @@ def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
     r""":math:`z` for :math:`z > 0`, :math:`\alpha z` otherwise (:math:`0 < \alpha < 1`).
 
     For :math:`\alpha < 1` this is simply :math:`\max(z, \alpha z)`.
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-lrelu`.
     """
     return np.maximum(z, alpha * z)
 
 
 def leaky_relu_grad(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
-    r"""1 for :math:`z > 0`, :math:`\alpha` otherwise (:math:`0 < \alpha < 1`)."""
+    r"""1 for :math:`z > 0`, :math:`\alpha` otherwise (:math:`0 < \alpha < 1`).
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-act-derivs`.
+    """
     return np.maximum((z > 0).astype(z.dtype), alpha)
 
 
@@ -72,6 +110,10 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
     Subtracting the maximum first keeps every exponent :math:`\le 0`, so
     nothing overflows, and the largest term is exactly :math:`e^0 = 1`, so the
     sum never underflows to zero.
+
+    ``z``: any shape; returns its shape without ``axis`` (kept as 1 with ``keepdims``).
+
+    Implements :eq:`eq-loss-lse`.
     """
     m = np.max(z, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
@@ -79,7 +121,12 @@ def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarr
 
 
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable."""
+    r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable.
+
+    ``z``: any shape; returns that shape and dtype.
+
+    Implements :eq:`eq-loss-ce-logits` (the log-softmax) with the shift of :eq:`eq-loss-lse`.
+    """
     # (z - m) - log(sum) rather than z - (m + log(sum)): the shifted logits are
     # exact, so a confident prediction's log-probability keeps full precision.
     shifted = z - np.max(z, axis=axis, keepdims=True)
@@ -87,7 +134,13 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    r""":math:`e^{z_k} / \sum_j e^{z_j}` along ``axis`` (rows, for batch-first input)."""
+    r""":math:`e^{z_k} / \sum_j e^{z_j}` along ``axis``; same shape as ``z``.
+
+    For a batch of logits of shape (n_samples, n_classes) use ``axis=1``
+    (each row becomes a probability vector).
+
+    Implements :eq:`eq-loss-softmax`, computed as in :eq:`eq-loss-lse`.
+    """
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 

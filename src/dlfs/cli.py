@@ -4,30 +4,43 @@
     dlfs evaluate mnist --params mnist.npz
     dlfs train cats --json          # last line: one JSON object
 
-Usage errors exit with status 2 (argparse's convention); data or parameter
-file problems exit with status 1 and a one-line message.
+Exit status: 0 on success; 2 for a bad option or combination of options
+(argparse's convention, checked before anything is loaded or trained); 1 with
+a one-line message for a run-time failure (a missing or corrupt dataset or
+parameter file, an unusable data cache, a diverging training run); 130 after
+Ctrl-C (nothing is saved); 141 when the output pipe is closed early.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
 import numpy as np
 
-from .io import ParameterFileError, load_model, save_model
-from .layers import ACTIVATION_LAYERS, Conv2D, Dense
+from ._checks import check_positive
+from .io import ParameterFileError, check_save_path, load_model, save_model
+from .layers import ACTIVATION_LAYERS
 from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import mlp
 from .optim import OPTIMIZERS, make_optimizer
-from .train import evaluate, fit
+from .train import TrainingDiverged, TrainingInterrupted, check_batching, evaluate, fit
 
 #: Per-dataset defaults; options given on the command line override them.
 DEFAULTS = {
     "mnist": {"hidden": "256,128", "epochs": 10, "batch_size": 128, "lr": 1e-3},
     "cats": {"hidden": "20,7,5", "epochs": 100, "batch_size": 32, "lr": 1e-4},
 }
+#: Training set sizes, so that options can be checked before anything is loaded.
+TRAIN_SIZES = {"mnist": 60_000, "cats": 209}
+
+
+def _data_module(name: str):
+    from .data import cats, mnist
+
+    return mnist if name == "mnist" else cats
 
 
 def load_dataset(name: str, *, seed: int, val_fraction: float, limit: int | None):
@@ -36,19 +49,48 @@ def load_dataset(name: str, *, seed: int, val_fraction: float, limit: int | None
     MNIST has 10 classes (labels 0-9); cats is binary, with targets of shape
     (n, 1) for a single logit output.
     """
-    from .data import load_cats, load_mnist, to_float, train_val_split
+    from .data import to_float, train_val_split
 
-    if name == "mnist":
-        x_train, y_train, x_test, y_test = load_mnist()
-        n_classes = 10
-    else:
-        x_train, y_train, x_test, y_test, _ = load_cats()
-        n_classes = 2
+    x_train, y_train = _data_module(name).load_split("train")
+    x_test, y_test = _data_module(name).load_split("test")
     if limit is not None:
         x_train, y_train = x_train[:limit], y_train[:limit]
     X, X_test = to_float(x_train), to_float(x_test)
     X_tr, y_tr, X_val, y_val = train_val_split(X, y_train, val_fraction, seed=seed)
-    return (X_tr, y_tr), (X_val, y_val), (X_test, y_test), n_classes
+    return (X_tr, y_tr), (X_val, y_val), (X_test, y_test), _n_classes(name)
+
+
+def load_test_set(name: str):
+    """The test images as float32 in [0, 1], not flattened, their labels and the class count.
+
+    Only the test file is read: scoring saved parameters needs nothing else.
+    """
+    from .data import to_float
+
+    x_test, y_test = _data_module(name).load_split("test")
+    return to_float(x_test, flatten=False), y_test, _n_classes(name)
+
+
+def _n_classes(name: str) -> int:
+    return 10 if name == "mnist" else 2
+
+
+def arrange_inputs(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray | None:
+    """``images`` (n, H, W) or (n, H, W, C) laid out as a model's ``input_shape``.
+
+    Flat vectors, the images as they are, or channels first (NCHW, for
+    convolutions: (n, 1, H, W) or (n, C, H, W)).  None when no layout fits.
+    """
+    sample, shape = images.shape[1:], tuple(input_shape)
+    if shape == sample:
+        return images
+    if shape == (int(np.prod(sample)),):
+        return images.reshape(len(images), -1)
+    if len(sample) == 2 and shape == (1, *sample):
+        return images[:, None]
+    if len(sample) == 3 and shape == (sample[2], *sample[:2]):
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2))
+    return None
 
 
 def _targets(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -70,16 +112,27 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _positive(kind):
+def _checked(kind, **check):
+    """An argparse type: convert with ``kind``, then the library's own :func:`check_positive`."""
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        try:
+            check_positive(value, "value", integer=kind is int, **check)
+        except (TypeError, ValueError) as err:
+            raise argparse.ArgumentTypeError(str(err).removeprefix("value ")) from None
         return value
     return parse
+
+
+def _positive(kind):
+    return _checked(kind)
+
+
+def _non_negative(kind):
+    return _checked(kind, allow_zero=True)
 
 
 def _fraction(text: str) -> float:
@@ -90,13 +143,35 @@ def _fraction(text: str) -> float:
 
 
 def _dropout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid float value: {text!r}")
-    if not 0 <= value < 1:
+    value = _non_negative(float)(text)
+    if not value < 1:
         raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
     return value
+
+
+def _check_combination(args) -> None:
+    """Checks that need several options (and the dataset's size), with the library's rules."""
+    from .data.transforms import split_sizes
+
+    if args.command != "train":
+        return
+    n = TRAIN_SIZES[args.dataset] if args.limit is None else min(args.limit,
+                                                                 TRAIN_SIZES[args.dataset])
+    batch_size = args.batch_size or DEFAULTS[args.dataset]["batch_size"]
+    try:
+        n_train, _ = split_sizes(n, args.val_fraction)
+        check_batching(n_train, batch_size, min_batch=2 if args.batchnorm else 1,
+                       drop_last=True if args.drop_last else None)
+    except ValueError as err:
+        limit = f" --limit {args.limit}" if args.limit is not None else ""
+        batchnorm = " --batchnorm" if args.batchnorm else ""
+        args.subparser.error(f"{args.dataset} with --val-fraction {args.val_fraction}{limit}, "
+                             f"--batch-size {batch_size}{batchnorm}: {err}")
+    if args.save is not None:
+        try:
+            check_save_path(args.save)
+        except ValueError as err:
+            args.subparser.error(f"argument --save: {err}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")
+    train.set_defaults(subparser=train)
     train.add_argument("dataset", choices=sorted(DEFAULTS))
     train.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
                        help="cnn: the convolutional network of Part 3 (mnist only; uses "
@@ -117,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive(int))
     train.add_argument("--lr", type=_positive(float), help="learning rate")
     train.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
-    train.add_argument("--weight-decay", type=float, default=0.0, metavar="L2")
+    train.add_argument("--weight-decay", type=_non_negative(float), default=0.0, metavar="L2")
     train.add_argument("--dropout", type=_dropout, default=0.0, metavar="P")
     train.add_argument("--batchnorm", action="store_true")
     train.add_argument("--patience", type=_positive(int),
@@ -125,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-fraction", type=_fraction, default=0.1)
     train.add_argument("--limit", type=_positive(int), metavar="N",
                        help="train on the first N training images only (quick runs)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_non_negative(int), default=0)
+    train.add_argument("--drop-last", action="store_true",
+                       help="leave out each epoch's incomplete last mini-batch (by default "
+                            "only a single leftover sample with --batchnorm is left out)")
     train.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
     _add_output_flags(train)
 
@@ -154,19 +233,21 @@ def cmd_train(args) -> dict:
     train, val, test, n_classes = load_dataset(args.dataset, seed=args.seed,
                                                val_fraction=args.val_fraction, limit=args.limit)
     n_out = 1 if n_classes == 2 else n_classes
-    model = mlp([train[0].shape[1], *hidden, n_out], activation=args.activation,
+    input_shape = train[0].shape[1:]
+    model = mlp([int(np.prod(input_shape)), *hidden, n_out], activation=args.activation,
                 dropout=args.dropout, batchnorm=args.batchnorm,
                 rng=np.random.default_rng(args.seed))
     loss = _loss_for(n_out)
     optimizer = make_optimizer(args.optimizer, lr, weight_decay=args.weight_decay)
     if not args.quiet:
-        print(model.summary((train[0].shape[1],)), file=sys.stderr)
+        print(model.summary(input_shape), file=sys.stderr)
 
     start = time.perf_counter()
     history = fit(model, loss, optimizer, train[0], _targets(train[1], n_classes),
                   epochs=epochs, batch_size=batch_size,
                   validation=(val[0], _targets(val[1], n_classes)), patience=args.patience,
-                  seed=args.seed, progress=False if args.quiet else None)
+                  seed=args.seed, progress=False if args.quiet else None,
+                  drop_last=True if args.drop_last else None)
     train_seconds = time.perf_counter() - start
 
     if not args.quiet:
@@ -176,7 +257,12 @@ def cmd_train(args) -> dict:
             print(f"{i + 1:>5} {history.loss[i]:8.4f} {history.accuracy[i]:7.4f} "
                   f"{history.val_loss[i]:8.4f} {history.val_accuracy[i]:7.4f}", file=sys.stderr)
     if args.save:
-        save_model(model, args.save)
+        try:
+            save_model(model, args.save, input_shape=input_shape)
+        except (OSError, ValueError) as err:      # the path changed during training
+            raise OSError(f"could not save the trained parameters to {args.save}: {err}") \
+                from None
+        args.saved_to = args.save
     test_loss, test_acc = evaluate(model, loss, test[0], _targets(test[1], n_classes))
     return {
         "command": "train", "dataset": args.dataset, "test_accuracy": test_acc,
@@ -194,39 +280,58 @@ def cmd_train_cnn(args) -> dict:
     from .recipes.mnist_cnn import train_mnist_cnn
 
     if args.dataset != "mnist":
-        print("dlfs train: error: --model cnn is for mnist only", file=sys.stderr)
-        raise SystemExit(2)
+        args.subparser.error("--model cnn is for mnist only")
     result = train_mnist_cnn(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              limit=args.limit, seed=args.seed, progress=False if args.quiet
                              else None)
     model = result.pop("model")
     result.pop("history")
     if args.save:
-        save_model(model, args.save)
+        save_model(model, args.save, input_shape=(1, 28, 28))
+        args.saved_to = args.save
     return {"command": "train", "dataset": "mnist", "model": "cnn", **result,
             "saved": args.save}
 
 
+def _model_input_shape(model) -> tuple[int, ...] | None:
+    """The recorded input shape, or for older files the first layer's ``n_in``."""
+    if getattr(model, "input_shape", None) is not None:
+        return tuple(model.input_shape)
+    n_in = model.layers[0].config().get("n_in")
+    return None if n_in is None else (n_in,)
+
+
+def _describe_inputs(shape) -> str:
+    return "?" if shape is None else f"{shape[0]}" if len(shape) == 1 else f"{shape}"
+
+
 def cmd_evaluate(args) -> dict:
     model = load_model(args.params)
-    if args.dataset == "mnist" and isinstance(model.layers[0], Conv2D):     # the Part 3 CNN
-        from .recipes.mnist_cnn import load_mnist_images
-        _, _, (X_test, y_test) = load_mnist_images(dtype=model.layers[0].dtype)
-        test_loss, test_acc = evaluate(model, SoftmaxCrossEntropy(), X_test, y_test, 1000)
-        return {"command": "evaluate", "dataset": "mnist", "params": args.params,
-                "test_accuracy": test_acc, "test_loss": test_loss, "n_params": model.n_params()}
-    _, _, test, n_classes = load_dataset(args.dataset, seed=0, val_fraction=0.1, limit=None)
-    first = next((l for l in model.layers if isinstance(l, Dense)), None)
-    last = next((l for l in reversed(model.layers) if isinstance(l, Dense)), None)
+    images, labels, n_classes = load_test_set(args.dataset)
     n_out = 1 if n_classes == 2 else n_classes
-    if first is None or first.n_in != test[0].shape[1] or last.n_out != n_out:
-        raise ParameterFileError(f"{args.params} was not trained on {args.dataset}: the model "
-                                 f"maps {first.n_in if first else '?'} inputs to "
-                                 f"{last.n_out if last else '?'} outputs, the dataset needs "
-                                 f"{test[0].shape[1]} -> {n_out}")
-    X_test = test[0].astype(first.dtype, copy=False)
+    input_shape = _model_input_shape(model)
+    X = None if input_shape is None else arrange_inputs(images, input_shape)
+    out_shape = None
+    if X is not None:
+        dtype = next(iter(model.state().values()), np.empty(0, np.float32)).dtype
+        X = X.astype(dtype, copy=False)
+        try:
+            out_shape = model.forward(X[:1], training=False).shape[1:]
+        except (ValueError, TypeError):
+            X = None
+    if X is None and input_shape is not None:
+        try:
+            out_shape = model.output_shape(input_shape)
+        except ValueError:
+            pass
+    if X is None or out_shape != (n_out,):
+        raise ParameterFileError(
+            f"{args.params} was not trained on {args.dataset}: the model maps "
+            f"{_describe_inputs(input_shape)} inputs to "
+            f"{_describe_inputs(out_shape) if out_shape else '?'} outputs, the dataset needs "
+            f"{_describe_inputs(images.shape[1:])} -> {n_out}")
     loss = _loss_for(n_out)
-    test_loss, test_acc = evaluate(model, loss, X_test, _targets(test[1], n_classes))
+    test_loss, test_acc = evaluate(model, loss, X, _targets(labels, n_classes))
     return {"command": "evaluate", "dataset": args.dataset, "params": args.params,
             "test_accuracy": test_acc, "test_loss": test_loss, "n_params": model.n_params()}
 
@@ -234,19 +339,34 @@ def cmd_evaluate(args) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_combination(args)
     from .data import DatasetError
 
     try:
         result = cmd_train(args) if args.command == "train" else cmd_evaluate(args)
-    except (DatasetError, ParameterFileError, FileNotFoundError) as err:
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"test accuracy: {result['test_accuracy']:.4f}"
+                  + (f"  (trained {result['epochs']} epochs in {result['train_seconds']:.1f} s)"
+                     if args.command == "train" else ""))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``dlfs ... | head``): stop quietly, like a killed pipe.
+        if sys.stdout is sys.__stdout__:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except KeyboardInterrupt as interrupt:
+        where = (f" in epoch {interrupt.epoch} of {interrupt.epochs}"
+                 if isinstance(interrupt, TrainingInterrupted) else "")
+        saved = getattr(args, "saved_to", None)
+        outcome = ("" if args.command != "train" else
+                   f"; the parameters were saved to {saved}" if saved else "; nothing was saved")
+        print(f"dlfs: interrupted{where}{outcome}", file=sys.stderr)
+        return 130
+    except (DatasetError, ParameterFileError, TrainingDiverged, OSError) as err:
         print(f"dlfs: error: {err}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"test accuracy: {result['test_accuracy']:.4f}"
-              + (f"  (trained {result['epochs']} epochs in {result['train_seconds']:.1f} s)"
-                 if args.command == "train" else ""))
     return 0
 
 

@@ -1,29 +1,61 @@
 """Save and load trained models as ``.npz`` files, without pickle.
 
 A file holds one array per parameter and buffer (``"0.W"``, ``"0.b"``,
-``"1.running_mean"``...), the architecture as a JSON string, and a SHA-256
-checksum over both.  Loading never unpickles anything (``allow_pickle=False``),
-so a parameter file from a stranger cannot run code on your machine, and the
-checksum catches a file that was edited or damaged after saving.
+``"1.running_mean"``...), the architecture as a JSON string (the layers'
+types and configurations and, when known, the shape of one input sample), and
+a SHA-256 checksum over both.
+
+**What protects you, and what does not.**  A model file is *untrusted
+input*, and is read as such:
+
+* Nothing is ever unpickled (``allow_pickle=False``), so a file cannot run
+  code on your machine.
+* Before anything is allocated, the architecture is checked (a list of known
+  layer types with sane configurations) against the shapes of the arrays the
+  file actually stores, and every array must be float32 or float64, finite,
+  and stored uncompressed.  A small file therefore cannot make the loader
+  allocate more memory than the file's own size (plus the same again for the
+  model); every malformed file raises :class:`ParameterFileError`.  (This
+  holds for every layer type whose parameter shapes follow from its
+  configuration without building it: Dense, BatchNorm, Conv2D and any layer class
+  that defines a ``param_shapes(config)`` class method returning
+  ``{name: shape}``.  Other layers are built first and compared after.)
+* The SHA-256 checksum is **not a signature**.  It is unkeyed: it detects a
+  file damaged in transit or on disk and an edit by a tool that does not know
+  the format, but anyone who edits a file on purpose can recompute it.  It
+  says nothing about who made the file.  A well-formed file from a stranger
+  loads, and its weights are whatever that stranger chose: trust a model file
+  as much as you trust where it came from.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import tempfile
+import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ._files import atomic_write
+from .layers import Layer
 from .model import Sequential
 
 FORMAT = "dlfs-params-1"
 
+#: Layers and arrays a file may declare; far more than any model of the book.
+MAX_LAYERS = 10_000
+#: dtypes a parameter file may hold.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: Configuration keys that only say how a layer was initialised.  A trained
+#: layer computes the same function whatever they are, so loading ignores them.
+INIT_ONLY_KEYS = frozenset({"init"})
+
 
 class ParameterFileError(ValueError):
-    """A parameter file is unreadable, tampered with, or does not fit the model."""
+    """A parameter file is unreadable, malformed, tampered with, or does not fit the model."""
 
 
 def _checksum(architecture_json: str, arrays: dict[str, np.ndarray]) -> str:
@@ -35,30 +67,107 @@ def _checksum(architecture_json: str, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def save_model(model: Sequential, path: str | os.PathLike) -> Path:
-    """Write the model's parameters, buffers and architecture to ``path`` (.npz).
+def check_save_path(path: str | os.PathLike) -> Path:
+    """Check, before any work, that a model can be saved at ``path``.
 
-    The file is written to a temporary name first and renamed, so a crash
-    never leaves a half-written file under the final name.
+    Refuses a directory, a path below a regular file and a folder that is not
+    writable, with a message saying which.  The folders that do not exist yet
+    are created by :func:`save_model`.
+
+    Raises
+    ------
+    ValueError
+        Naming the path and the problem.
     """
     path = Path(path)
-    arrays = model.state()
-    arch = json.dumps({"format": FORMAT, "layers": model.architecture()}, sort_keys=True)
-    meta = {"__architecture__": np.array(arch), "__sha256__": np.array(_checksum(arch, arrays))}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, **meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give a file name such as {path / 'model.npz'}")
+    parent = path.parent
+    while not parent.exists():
+        if parent.is_symlink():
+            raise ValueError(f"cannot save to {path}: {parent} is a broken symbolic link")
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"cannot save to {path}: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot save to {path}: the directory {parent} is not writable")
     return path
 
 
-def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    if not path.is_file():
+def save_model(model: Sequential, path: str | os.PathLike, *,
+               input_shape: tuple[int, ...] | None = None) -> Path:
+    """Write the model's parameters, buffers and architecture to ``path`` (.npz).
+
+    Parameters
+    ----------
+    model : Sequential
+    path : str or path-like
+        Missing parent folders are created.
+    input_shape : tuple of int, optional
+        Shape of one input sample, e.g. ``(784,)`` or ``(1, 28, 28)``,
+        recorded so that a program loading the file knows what to feed it.
+        Defaults to ``model.input_shape`` (None: not recorded).
+
+    The file is written to a temporary name first and renamed, so a crash
+    never leaves a half-written file under the final name (and the next save
+    to the same place removes what a killed save left behind).  A new file
+    gets the usual permissions (``0o666`` minus the umask); an overwritten one
+    keeps its own.
+    """
+    path = check_save_path(path)
+    arrays = model.state()
+    record = {"format": FORMAT, "layers": model.architecture()}
+    input_shape = model.input_shape if input_shape is None else input_shape
+    if input_shape is not None:
+        record["input_shape"] = _check_input_shape(list(input_shape), ValueError)
+    arch = json.dumps(record, sort_keys=True)
+    meta = {"__architecture__": np.array(arch), "__sha256__": np.array(_checksum(arch, arrays))}
+    with atomic_write(path, ".tmp") as f:
+        np.savez(f, **arrays, **meta)
+    return path
+
+
+# -- reading an untrusted file --------------------------------------------------------------
+
+def _check_input_shape(shape, error=ParameterFileError) -> list[int]:
+    if (not isinstance(shape, list) or not 1 <= len(shape) <= 32
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)):
+        raise error(f"input_shape must be a list of 1 to 32 positive integers, got {shape!r}")
+    return shape
+
+
+def _array_headers(path: Path, npz) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """Shape and dtype of every member, read from the .npy headers alone."""
+    headers = {}
+    infos = npz.zip.infolist()
+    if len(infos) > 4 * MAX_LAYERS:
+        raise ParameterFileError(f"{path} holds {len(infos)} arrays, too many for a model")
+    for info in infos:
+        name = info.filename.removesuffix(".npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ParameterFileError(f"{path}: array {name!r} is compressed; dlfs parameter "
+                                     "files store arrays uncompressed (as save_model does)")
+        with npz.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ParameterFileError(f"{path}: array {name!r} has .npy format version "
+                                         f"{version}; expected 1.0 or 2.0")
+            shape, _, dtype = read_header(member)
+        if math.prod(shape) * dtype.itemsize > info.file_size:
+            raise ParameterFileError(f"{path}: array {name!r} declares shape {shape} "
+                                     f"({dtype}), more than its {info.file_size} stored bytes")
+        headers[name] = (shape, dtype)
+    return headers
+
+
+def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
+    """The architecture JSON, its parsed record and the arrays, all checked."""
+    if path.is_dir():
+        raise ParameterFileError(f"{path} is a directory, not a parameter file; give the "
+                                 ".npz file that train --save or save_model wrote")
+    if not path.exists():
         raise FileNotFoundError(f"parameter file {path} does not exist")
     try:
         # Our own handle: np.load(path) leaks the file it opened when the zip is corrupt.
@@ -67,39 +176,171 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
             if not isinstance(loaded, np.lib.npyio.NpzFile):   # a bare .npy array
                 raise ValueError("not an .npz archive")
             with loaded as f:
+                headers = _array_headers(path, f)
+                for name in ("__architecture__", "__sha256__"):
+                    if name in headers and (headers[name][1].kind != "U"
+                                            or math.prod(headers[name][0]) != 1):
+                        raise ParameterFileError(f"{path} has no valid dlfs architecture "
+                                                 "record")
                 contents = {name: f[name] for name in f.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    except ParameterFileError:
+        raise
+    except Exception as err:     # noqa: BLE001  untrusted bytes: zipfile, npy header, EOF...
         raise ParameterFileError(f"{path} is not a readable dlfs parameter file "
-                                 f"(truncated or corrupt?): {err}") from None
+                                 f"(truncated or corrupt?): {type(err).__name__}: {err}") from None
     try:
         arch_json = str(contents.pop("__architecture__"))
         stored_sum = str(contents.pop("__sha256__"))
         arch = json.loads(arch_json)
-    except (KeyError, json.JSONDecodeError):
+    except (KeyError, json.JSONDecodeError, RecursionError):
         raise ParameterFileError(f"{path} has no valid dlfs architecture record") from None
+    if not isinstance(arch, dict):
+        raise ParameterFileError(f"{path}: the architecture record must be a JSON object, "
+                                 f"got {type(arch).__name__}")
     if arch.get("format") != FORMAT:
         raise ParameterFileError(f"{path} has format {arch.get('format')!r}, expected {FORMAT!r}")
     if _checksum(arch_json, contents) != stored_sum:
         raise ParameterFileError(f"{path} fails its SHA-256 check: the file was modified "
                                  "or damaged after it was saved")
-    return arch, contents
+    _check_record(path, arch, contents)
+    return arch_json, arch, contents
 
 
-def load_params(model: Sequential, path: str | os.PathLike) -> Sequential:
+def _check_record(path: Path, arch: dict, arrays: dict[str, np.ndarray]) -> None:
+    """The architecture is a list of known layers, and the arrays are finite floats."""
+    from .layers import LAYERS
+
+    layers = arch.get("layers")
+    if not isinstance(layers, list) or not 0 < len(layers) <= MAX_LAYERS:
+        raise ParameterFileError(f"{path}: 'layers' must be a list of 1 to {MAX_LAYERS} layer "
+                                 f"descriptions, got {_short(layers)}")
+    for i, spec in enumerate(layers):
+        if not isinstance(spec, dict):
+            raise ParameterFileError(f"{path}: layer {i} must be a JSON object, "
+                                     f"got {_short(spec)}")
+        kind = spec.get("type")
+        if not isinstance(kind, str) or kind not in LAYERS:
+            raise ParameterFileError(f"{path}: layer {i} has unknown type {_short(kind)}; "
+                                     f"known types: {', '.join(sorted(LAYERS))}")
+    if "input_shape" in arch:
+        _check_input_shape(arch["input_shape"])
+    dtypes = set()
+    for name, array in arrays.items():
+        match = re.fullmatch(r"(\d+)\.(\w+)", name)
+        if not match or int(match[1]) >= len(layers):
+            raise ParameterFileError(f"{path}: array {name!r} belongs to no layer")
+        if array.dtype not in FLOAT_DTYPES:
+            raise ParameterFileError(f"{path}: parameter {name!r} has dtype {array.dtype}; "
+                                     "parameters must be float32 or float64")
+        if not np.all(np.isfinite(array)):
+            raise ParameterFileError(f"{path}: parameter {name!r} contains NaN or infinity")
+        dtypes.add(array.dtype)
+    if len(dtypes) > 1:
+        raise ParameterFileError(f"{path} mixes dtypes {sorted(map(str, dtypes))}; a model has "
+                                 "one dtype")
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | None:
+    """Shapes of a layer's parameters and buffers from its configuration alone.
+
+    Computed without allocating, so a file declaring a huge layer is refused
+    before anything is built.  None for a layer type this function does not
+    know (it is then built and compared afterwards).
+    """
+    from .layers import LAYERS
+
+    def size(key):
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{key} must be a positive integer, got {_short(value)}")
+        return value
+
+    layer_cls = LAYERS.get(kind)
+    if hasattr(layer_cls, "param_shapes"):           # a layer may describe itself
+        return {k: tuple(v) for k, v in layer_cls.param_shapes(config).items()}
+    if kind == "Dense":
+        return {"W": (size("n_in"), size("n_out")), "b": (size("n_out"),)}
+    if kind == "BatchNorm":
+        n = size("n_features")
+        return {name: (n,) for name in ("gamma", "beta", "running_mean", "running_var")}
+    if kind == "Conv2D":                              # W: (C_out, C_in, kh, kw), as PyTorch
+        k = config.get("kernel_size")
+        kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
+        if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
+            raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
+        c_out = size("out_channels")
+        return {"W": (c_out, size("in_channels"), *kernel), "b": (c_out,)}
+    return None
+
+
+def _check_shapes_before_building(path: Path, arch: dict, arrays: dict[str, np.ndarray]):
+    for i, spec in enumerate(arch["layers"]):
+        config = {k: v for k, v in spec.items() if k != "type"}
+        try:
+            expected = _expected_shapes(spec["type"], config)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
+            raise ParameterFileError(f"{path}: layer {i} ({spec['type']}): bad configuration "
+                                     f"{_short(config)}: {err}") from None
+        if expected is None:
+            continue
+        stored = {name.split(".", 1)[1]: a.shape for name, a in arrays.items()
+                  if name.split(".", 1)[0] == str(i)}
+        if stored != expected:
+            raise ParameterFileError(
+                f"{path}: layer {i} ({spec['type']}) declares arrays "
+                f"{_describe_shapes(expected)} but the file stores {_describe_shapes(stored)}")
+
+
+def _describe_shapes(shapes: dict) -> str:
+    return "{" + ", ".join(f"{k}: {tuple(v)}" for k, v in sorted(shapes.items())) + "}"
+
+
+def _comparable(spec: dict) -> dict:
+    """A layer description as JSON would give it back, without init-only keys."""
+    return {k: v for k, v in json.loads(json.dumps(spec)).items() if k not in INIT_ONLY_KEYS}
+
+
+def load_params(model: Sequential, path: str | os.PathLike, *, cast: bool = False) -> Sequential:
     """Load parameters from ``path`` into an existing ``model``, checking they fit.
 
-    Raises :class:`ParameterFileError` naming the first parameter whose shape
-    (or the layer whose type) differs, with both shapes.  Values are converted
-    to the model's dtype, so float64 checkpoints load into a float32 model
-    (and the reverse) on purpose.
+    The file's layers must have the model's types and configurations (all of
+    them, e.g. a LeakyReLU's slope or a Dropout probability; only the
+    initialiser's name is ignored) and its arrays the model's shapes.
+
+    Parameters
+    ----------
+    model : Sequential
+    path : str or path-like
+    cast : bool
+        Convert parameters of another dtype (float64 into a float32 model, or
+        the reverse).  By default a dtype mismatch is refused, because the
+        conversion loses precision or makes the model slower without a word.
+
+    Raises
+    ------
+    ParameterFileError
+        Naming the first layer or parameter that differs, with both values;
+        the model is left untouched.
+    FileNotFoundError
+        If ``path`` does not exist.
     """
     path = Path(path)
-    arch, arrays = _read(path)
-    ours = model.architecture()
-    if len(arch["layers"]) != len(ours):
-        raise ParameterFileError(f"{path} holds {len(arch['layers'])} layers, "
+    _, arch, arrays = _read(path)
+    return _fill(model, path, arch, arrays, cast)
+
+
+def _fill(model: Sequential, path: Path, arch: dict, arrays: dict, cast: bool) -> Sequential:
+    theirs_all, ours = arch["layers"], model.architecture()
+    if len(theirs_all) != len(ours):
+        raise ParameterFileError(f"{path} holds {len(theirs_all)} layers, "
                                  f"the model has {len(ours)}")
-    for i, (theirs, mine) in enumerate(zip(arch["layers"], ours)):
+    for i, (theirs, mine) in enumerate(zip(theirs_all, ours)):
         if theirs["type"] != mine["type"]:
             raise ParameterFileError(f"layer {i} is {theirs['type']} in {path} "
                                      f"but {mine['type']} in the model")
@@ -112,19 +353,57 @@ def load_params(model: Sequential, path: str | os.PathLike) -> Sequential:
         if arrays[name].shape != target.shape:
             raise ParameterFileError(f"parameter {name!r}: file {path} has shape "
                                      f"{arrays[name].shape}, model expects {target.shape}")
+    for i, (theirs, mine) in enumerate(zip(theirs_all, ours)):
+        theirs, mine = _comparable(theirs), _comparable(mine)
+        if theirs != mine:
+            keys = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
+            diff = ", ".join(f"{k}={_short(theirs.get(k))} in the file, {_short(mine.get(k))} "
+                             "in the model" for k in keys)
+            raise ParameterFileError(f"layer {i} ({mine['type']}) is configured differently "
+                                     f"in {path}: {diff}")
+    for name, target in state.items():
+        if arrays[name].dtype != target.dtype and not cast:
+            raise ParameterFileError(f"parameter {name!r}: file {path} holds "
+                                     f"{arrays[name].dtype}, the model is {target.dtype}; pass "
+                                     "cast=True to convert, or build the model in "
+                                     f"{arrays[name].dtype}")
     for name, target in state.items():
         target[...] = arrays[name]                 # in place: keeps optimiser references valid
     return model
 
 
 def load_model(path: str | os.PathLike) -> Sequential:
-    """Rebuild a model from the architecture recorded in ``path`` and load its parameters."""
+    """Rebuild a model from the architecture recorded in ``path`` and load its parameters.
+
+    The model has the file's dtype.  ``model.input_shape`` is the shape of one
+    input sample recorded by :func:`save_model`, or None for a file that does
+    not say.  The file is treated as untrusted input (see :mod:`dlfs.io`).
+
+    Raises
+    ------
+    ParameterFileError
+        For any unreadable, malformed or tampered file, before allocating the
+        model.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
     path = Path(path)
-    arch, arrays = _read(path)
+    _, arch, arrays = _read(path)
+    _check_shapes_before_building(path, arch, arrays)
     dtypes = {a.dtype for a in arrays.values()}
-    dtype = dtypes.pop() if len(dtypes) == 1 else np.float32
+    dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
+    rng = np.random.default_rng(0)       # the values are overwritten by the file's
+    layers = []
+    for i, spec in enumerate(arch["layers"]):
+        try:
+            layers.append(Layer.from_config(spec, dtype=dtype, rng=rng))
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as err:
+            raise ParameterFileError(f"{path}: layer {i} ({spec['type']}): bad configuration "
+                                     f"{_short(spec)}: {err}") from None
+    shape = arch.get("input_shape")
     try:
-        model = Sequential.from_architecture(arch["layers"], dtype=dtype)
+        model = Sequential(layers, input_shape=None if shape is None else tuple(shape))
     except ValueError as err:
-        raise ParameterFileError(f"{path}: {err}") from None
-    return load_params(model, path)
+        raise ParameterFileError(f"{path}: input_shape {tuple(shape)} does not fit the "
+                                 f"layers: {err}") from None
+    return _fill(model, path, arch, arrays, cast=False)

@@ -20,20 +20,55 @@ from ._checks import check_array, check_labels
 
 
 class Loss:
-    """Base class: the forward/backward protocol shared by all losses."""
+    """Base class: the forward/backward protocol shared by all losses.
+
+    ``forward`` checks the prediction and target (``_check``, which also
+    refuses an empty batch) and calls the subclass's ``_forward``, which
+    returns the mean loss and keeps what the gradient needs; ``backward``
+    calls ``_backward``, which computes the gradient.  Evaluation, which only
+    calls ``forward``, never pays for the gradient.
+    """
 
     def forward(self, prediction: np.ndarray, target: np.ndarray) -> float:
-        raise NotImplementedError
+        """Mean loss over the batch.
+
+        Parameters
+        ----------
+        prediction : ndarray of shape (n_samples, ...)
+            The network output; each loss states the shapes it accepts.
+        target : ndarray
+            Targets matching the prediction (see each loss).
+
+        Returns
+        -------
+        float
+        """
+        self._ready = False                 # a failed forward leaves no stale gradient
+        prediction, target = self._check(prediction, target)
+        if prediction.shape[0] == 0:
+            raise ValueError(f"{type(self).__name__} got an empty batch (0 samples); "
+                             "a mean loss needs at least one sample")
+        value = float(self._forward(prediction, target))
+        self._ready = True
+        return value
 
     def backward(self) -> np.ndarray:
-        raise NotImplementedError
+        """Gradient of the last ``forward``'s loss w.r.t. the prediction (its shape and dtype)."""
+        if not getattr(self, "_ready", False):
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self._backward()
 
     def __call__(self, prediction, target) -> float:
         return self.forward(prediction, target)
 
-    def _need_forward(self):
-        if getattr(self, "_grad", None) is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+    def _check(self, prediction, target) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _forward(self, prediction, target) -> float:
+        raise NotImplementedError
+
+    def _backward(self) -> np.ndarray:
+        raise NotImplementedError
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -62,24 +97,31 @@ class MSE(Loss):
     r"""Mean squared error over all elements: :math:`L = \frac{1}{NK}\sum_{n,k}(\hat y_{nk} - y_{nk})^2`.
 
     prediction, target : ndarray of shape (n_samples, n_outputs) or (n_samples,).
+    The gradient has the prediction's shape.
+
+    Implements :eq:`eq-loss-mse`.
+    Implements :eq:`eq-loss-mse-grad`.
     """
 
-    def forward(self, prediction, target):
+    def _check(self, prediction, target):
         prediction = check_array(prediction, "MSE prediction", ndim=(1, 2))
-        target = _check_real_target(target, prediction, "MSE")
-        diff = prediction - target
-        self._grad = (2.0 / diff.size) * diff
-        return float(np.mean(diff * diff))
+        return prediction, _check_real_target(target, prediction, "MSE")
 
-    def backward(self):
-        self._need_forward()
-        return self._grad
+    def _forward(self, prediction, target):
+        self.diff = prediction - target
+        return np.mean(self.diff * self.diff)
+
+    def _backward(self):
+        return (2.0 / self.diff.size) * self.diff
 
 
 class BinaryCrossEntropy(Loss):
     r"""Binary cross-entropy, the negative log-likelihood of a Bernoulli label.
 
     .. math:: L = -\frac1N \sum_n \big[y_n \log p_n + (1 - y_n)\log(1 - p_n)\big]
+
+    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
+    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
 
     Parameters
     ----------
@@ -92,6 +134,7 @@ class BinaryCrossEntropy(Loss):
         :math:`p = 0` or :math:`1` gives a large but finite loss.
 
     prediction, target : ndarray of shape (n_samples,) or (n_samples, 1); targets in [0, 1].
+    The gradient has the prediction's shape.
     """
 
     def __init__(self, from_logits: bool = False) -> None:
@@ -99,7 +142,7 @@ class BinaryCrossEntropy(Loss):
             raise TypeError(f"from_logits must be True or False, got {from_logits!r}")
         self.from_logits = from_logits
 
-    def forward(self, prediction, target):
+    def _check(self, prediction, target):
         prediction = check_array(prediction, "BinaryCrossEntropy prediction", ndim=(1, 2))
         if prediction.ndim == 2 and prediction.shape[1] != 1:
             raise ValueError("BinaryCrossEntropy prediction must have shape (n,) or (n, 1), "
@@ -107,29 +150,36 @@ class BinaryCrossEntropy(Loss):
         y = _check_real_target(target, prediction, "BinaryCrossEntropy")
         if np.any((y < 0) | (y > 1)):
             raise ValueError("BinaryCrossEntropy targets must lie in [0, 1]")
-        n = prediction.size
-        if self.from_logits:
-            z = prediction
-            self._grad = (F.sigmoid(z) - y) / n
-            losses = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-        else:
-            if np.any((prediction < 0) | (prediction > 1)):
-                raise ValueError("BinaryCrossEntropy probabilities must lie in [0, 1]; "
-                                 "pass from_logits=True for raw scores")
-            eps = np.finfo(prediction.dtype).eps
-            p = np.clip(prediction, eps, 1 - eps)
-            self._grad = (p - y) / (p * (1 - p)) / n
-            losses = -(y * np.log(p) + (1 - y) * np.log1p(-p))
-        return float(np.mean(losses))
+        if not self.from_logits and np.any((prediction < 0) | (prediction > 1)):
+            raise ValueError("BinaryCrossEntropy probabilities must lie in [0, 1]; "
+                             "pass from_logits=True for raw scores")
+        return prediction, y
 
-    def backward(self):
-        self._need_forward()
-        return self._grad
+    def _forward(self, prediction, target):
+        self.y = target
+        if self.from_logits:
+            z = self.z = prediction
+            return np.mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z))))
+        eps = np.finfo(prediction.dtype).eps
+        p = self.p = np.clip(prediction, eps, 1 - eps)
+        return -np.mean(target * np.log(p) + (1 - target) * np.log1p(-p))
+
+    def _backward(self):
+        y, n = self.y, self.y.size
+        if self.from_logits:
+            return (F.sigmoid(self.z) - y) / n
+        p = self.p
+        return (p - y) / (p * (1 - p)) / n
 
     def predict_labels(self, prediction: np.ndarray) -> np.ndarray:
         """Class 1 where p > 0.5 (equivalently, logit > 0), as int64 of shape (n_samples,)."""
         threshold = 0.0 if self.from_logits else 0.5
         return (prediction.reshape(-1) > threshold).astype(np.int64)
+
+    @staticmethod
+    def target_labels(target: np.ndarray) -> np.ndarray:
+        """Class 1 where the target is > 0.5 (soft targets 0.1/0.9 too), int64 (n_samples,)."""
+        return (target.reshape(-1) > 0.5).astype(np.int64)
 
     def __repr__(self):
         return f"BinaryCrossEntropy(from_logits={self.from_logits})"
@@ -144,7 +194,10 @@ class SoftmaxCrossEntropy(Loss):
               \qquad \frac{\partial L}{\partial Z} = \frac1N(\operatorname{softmax}(Z) - Y)
 
     where :math:`Y` is one-hot.  The log-sum-exp shift makes logits of any
-    size safe (no overflow, no :math:`\log 0`).
+    size safe (no overflow, no :math:`\log 0`), and the exponentials computed
+    for the loss are reused for the gradient, which has the logits' shape.
+
+    Implements :eq:`eq-loss-ce-logits` and :eq:`eq-loss-ce-grad`.
 
     Shapes
     ------
@@ -154,37 +207,48 @@ class SoftmaxCrossEntropy(Loss):
         Labels in [0, n_classes), or one-hot (or soft) labels.
     """
 
-    def forward(self, prediction, target):
+    def _check(self, prediction, target):
         z = check_array(prediction, "SoftmaxCrossEntropy logits", ndim=2)
         n, k = z.shape
-        log_p = F.log_softmax(z, axis=1)
         if isinstance(target, np.ndarray) and target.ndim == 1:
             y = check_labels(target, "SoftmaxCrossEntropy labels", k)
             if y.shape[0] != n:
                 raise ValueError(f"got {y.shape[0]} labels for {n} rows of logits")
-            rows = np.arange(n)
-            loss = -np.mean(log_p[rows, y])
-            grad = np.exp(log_p)
-            grad[rows, y] -= 1
-        else:
-            y = _check_real_target(target, z, "SoftmaxCrossEntropy")
-            if np.any(y < 0) or not np.allclose(y.sum(axis=1), 1, atol=1e-3):
-                raise ValueError("SoftmaxCrossEntropy one-hot targets must be "
-                                 "non-negative rows summing to 1")
-            loss = -np.sum(y * log_p) / n
-            grad = np.exp(log_p) - y
-        grad /= n
-        self._grad = grad
-        return float(loss)
+            return z, y
+        y = _check_real_target(target, z, "SoftmaxCrossEntropy")
+        if np.any(y < 0) or not np.allclose(y.sum(axis=1), 1, atol=1e-3):
+            raise ValueError("SoftmaxCrossEntropy one-hot targets must be "
+                             "non-negative rows summing to 1")
+        return z, y
 
-    def backward(self):
-        self._need_forward()
-        return self._grad
+    def _forward(self, prediction, target):
+        shifted = prediction - np.max(prediction, axis=1, keepdims=True)   # exponents <= 0
+        self.e = np.exp(shifted)                  # the only exponentials, reused by backward
+        self.total = np.sum(self.e, axis=1, keepdims=True)
+        log_p = shifted - np.log(self.total)
+        self.y = target
+        if target.ndim == 1:                      # integer labels: pick log p of the class
+            return -np.mean(log_p[np.arange(len(target)), target])
+        return -np.sum(target * log_p) / len(target)
+
+    def _backward(self):
+        grad = self.e / self.total                # softmax(Z)
+        y, n = self.y, len(self.y)
+        if y.ndim == 1:
+            grad[np.arange(n), y] -= 1
+        else:
+            grad -= y
+        return grad / grad.dtype.type(n)
 
     @staticmethod
     def predict_labels(prediction: np.ndarray) -> np.ndarray:
         """Index of the largest logit per row, int64 of shape (n_samples,)."""
         return np.argmax(prediction, axis=1)
+
+    @staticmethod
+    def target_labels(target: np.ndarray) -> np.ndarray:
+        """Integer labels (n_samples,) from labels or from one-hot rows (their argmax)."""
+        return np.argmax(target, axis=1) if target.ndim == 2 else target
 
 
 LOSSES = {"mse": MSE, "bce": BinaryCrossEntropy, "softmax_ce": SoftmaxCrossEntropy}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ._checks import check_positive
-from .layers import LAYER_TYPES, Layer
+from .layers import Layer
 
 
 class Sequential:
@@ -15,31 +15,89 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
+        Each layer object at most once.
+    input_shape : tuple of int, optional
+        The shape of one sample, e.g. ``(784,)`` or ``(1, 28, 28)`` (NCHW
+        images without the batch axis).  When given, it is checked against
+        every layer now (:meth:`output_shape`), ``forward`` refuses inputs of
+        another sample shape, and :meth:`summary` needs no argument.  Saved
+        with the model, so a loaded model knows what it takes.
 
     Parameters of layer ``i`` are named ``"{i}.{name}"`` (``"0.W"``, ``"0.b"``,
     ``"2.gamma"``...): those names key optimiser state and saved files.
     """
 
-    def __init__(self, layers: list[Layer]) -> None:
+    def __init__(self, layers: list[Layer], input_shape: tuple[int, ...] | None = None) -> None:
         layers = list(layers)
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a dlfs Layer")
+            for j in range(i):
+                if layers[j] is layer:
+                    # It would keep only its last input and collect two optimiser steps.
+                    raise ValueError(f"layer {i} is the same {type(layer).__name__} object as "
+                                     f"layer {j}; a layer can appear once in a model (create "
+                                     f"a new layer for each position)")
         self.layers = layers
+        self.input_shape: tuple[int, ...] | None = None
+        if input_shape is not None:
+            shape = tuple(input_shape)
+            if not all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                       for d in shape):
+                raise ValueError(f"input_shape must be a tuple of positive integers, "
+                                 f"got {input_shape!r}")
+            self.input_shape = tuple(int(d) for d in shape)
+            self.output_shape(self.input_shape)            # every layer accepts it
+
+    def output_shape(self, input_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """Shape of one sample's output for one sample's input shape (default: ``input_shape``).
+
+        Raises ValueError naming the first layer that cannot take its input.
+        """
+        shape = self._sample_shape(input_shape)
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except ValueError as err:
+                raise ValueError(f"layer {i}: {err}") from None
+        return shape
+
+    def _sample_shape(self, input_shape):
+        if input_shape is None:
+            if self.input_shape is None:
+                raise ValueError("give the shape of one input sample, e.g. (784,): "
+                                 "this model has no input_shape")
+            return self.input_shape
+        return tuple(input_shape)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Output of the last layer for ``x`` of shape (n_samples, ...)."""
+        """Output of the last layer for ``x`` of shape ``(n_samples, *input_shape)``."""
+        if (self.input_shape is not None and isinstance(x, np.ndarray)
+                and x.shape[1:] != self.input_shape):
+            raise ValueError(f"the model takes samples of shape {self.input_shape}, "
+                             f"got a batch of shape {x.shape}")
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
 
     __call__ = forward
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        """Backpropagate ``dL/d(output)``; fills every layer's ``grads``, returns ``dL/dx``."""
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
-        return grad_out
+    def backward(self, grad_out: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate ``dL/d(output)`` and fill every layer's ``grads``.
+
+        Parameters
+        ----------
+        grad_out : ndarray with the shape of the last forward output
+        input_grad : bool
+            Return ``dL/dX``, shape of the forward input.  By default (False)
+            the gradient below the lowest layer with parameters is not
+            computed, and None is returned: training does not need it.
+        """
+        first = 0 if input_grad else next(
+            (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+        for i in reversed(range(first, len(self.layers))):
+            grad_out = self.layers[i].backward(grad_out, input_grad=input_grad or i > first)
+        return grad_out if input_grad else None
 
     def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
         """Forward pass in inference mode (no dropout, running BatchNorm statistics).
@@ -75,35 +133,35 @@ class Sequential:
 
     @classmethod
     def from_architecture(cls, architecture: list[dict], *, dtype=np.float32,
-                          rng: np.random.Generator | None = None) -> "Sequential":
-        """Rebuild a model (freshly initialised) from :meth:`architecture` output."""
+                          rng: np.random.Generator | None = None,
+                          input_shape: tuple[int, ...] | None = None) -> "Sequential":
+        """Rebuild a model (freshly initialised) from :meth:`architecture` output.
+
+        Each entry is built by :meth:`Layer.from_config <dlfs.layers.Layer.from_config>`.
+        """
         # One generator for all layers: a fresh default_rng(0) per layer would give
         # every Dense layer of the same shape identical initial weights.
         rng = np.random.default_rng(0) if rng is None else rng
+        if not isinstance(architecture, list):
+            raise ValueError(f"an architecture is a list of layer configs, "
+                             f"got {type(architecture).__name__}")
         layers = []
-        for i, spec in enumerate(architecture):
-            spec = dict(spec)
-            kind = spec.pop("type", None)
-            if kind not in LAYER_TYPES:
-                raise ValueError(f"layer {i}: unknown layer type {kind!r}")
-            cls_ = LAYER_TYPES[kind]
-            if kind in ("Dense", "BatchNorm", "Conv2D"):
-                spec["dtype"] = dtype
-            if kind in ("Dense", "Conv2D"):
-                spec["rng"] = rng
+        for i, config in enumerate(architecture):
             try:
-                layers.append(cls_(**spec))
-            except TypeError as err:
-                raise ValueError(f"layer {i} ({kind}): bad arguments {spec}: {err}") from None
-        return cls(layers)
+                layers.append(Layer.from_config(config, dtype=dtype, rng=rng))
+            except ValueError as err:
+                raise ValueError(f"layer {i}: {err}") from None
+        return cls(layers, input_shape=input_shape)
 
-    def summary(self, input_shape: tuple[int, ...]) -> str:
+    def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
         """A table of layers, output shapes (per sample) and parameter counts.
 
-        ``input_shape`` is the shape of one sample, e.g. ``(784,)``.
+        ``input_shape`` is the shape of one sample, e.g. ``(784,)`` or
+        ``(1, 28, 28)``; by default the model's own ``input_shape``.
         """
+        self.output_shape(input_shape)                     # a clear error for a bad shape
         rows = [("#", "layer", "output shape", "params")]
-        shape = tuple(input_shape)
+        shape = self._sample_shape(input_shape)
         for i, layer in enumerate(self.layers):
             shape = layer.output_shape(shape)
             n = sum(p.size for p in layer.params.values())
@@ -148,4 +206,4 @@ def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,
         if dropout:
             layers.append(Dropout(dropout, rng=rng))
     layers.append(Dense(sizes[-2], sizes[-1], init="xavier_uniform", dtype=dtype, rng=rng))
-    return Sequential(layers)
+    return Sequential(layers, input_shape=(sizes[0],))

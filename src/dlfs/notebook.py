@@ -23,9 +23,13 @@ def setup_chapter() -> None:
     """Vector figures (SVG on the site, PDF in the book), reproducible SVG ids,
     TrueType fonts in PDFs, and short NumPy printing."""
     import matplotlib as mpl
-    from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-    set_matplotlib_formats("svg", "pdf")
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:        # not in a Jupyter kernel: no inline figures to format
+        pass
+    else:
+        set_matplotlib_formats("svg", "pdf")
     mpl.rcParams.update({"pdf.fonttype": 42, "svg.hashsalt": "dlfs", "figure.dpi": 100})
     np.set_printoptions(precision=4, suppress=True)
     # fontTools logs harmless font-timestamp notices on stderr while embedding
@@ -45,6 +49,15 @@ def sci_tex(x: float, digits: int = 1) -> str:
     return power if float(mantissa) == 1 else rf"{mantissa} \times {power}"
 
 
+def _markdown(text: str):
+    """``IPython.display.Markdown(text)``, or the text itself without IPython."""
+    try:
+        from IPython.display import Markdown
+    except ImportError:
+        return text
+    return Markdown(text)
+
+
 def glue(name: str, value, display: bool = True) -> None:
     """Store ``value`` under ``name`` for the book (myst-nb's ``glue``).
 
@@ -56,7 +69,10 @@ def glue(name: str, value, display: bool = True) -> None:
         from myst_nb import glue as myst_glue
     except ImportError:
         if display:
-            from IPython.display import display as show
+            try:
+                from IPython.display import display as show
+            except ImportError:            # plain Python: print it
+                show = print
             show(value)
         return
     myst_glue(name, value, display=display)
@@ -88,25 +104,21 @@ def glue_sci(name: str, x: float, digits: int = 1) -> None:
     A chapter pastes it into the prose with the ``glue:md`` role and the
     ``myst`` format, so the number shows as math on the site and in the PDF.
     """
-    from IPython.display import Markdown
-
-    glue(name, Markdown(f"${sci_tex(x, digits)}$"), display=False)
+    glue(name, _markdown(f"${sci_tex(x, digits)}$"), display=False)
 
 
 def glue_bound(name: str, x: float, digits: int = 0, *, sci: bool = True) -> float:
     """Glue an upper bound of ``|x|`` under ``name``, rounded *up* (never below the truth).
 
-    With ``sci=True`` the bound is typeset like :func:`glue_sci` (paste with
-    ``{glue:md}`name`{glue:md}`..., format ``myst``); with ``sci=False`` it is
-    glued as a plain float with ``digits`` decimals, rounded up (paste with
-    ``{glue:text}`name:.{digits}f```).  Returns the bound, so a cell can
+    With ``sci=True`` the bound is typeset like :func:`glue_sci` (pasted as
+    Markdown math); with ``sci=False`` it is glued as a plain float with
+    ``digits`` decimals, rounded up (pasted as text with a fixed-point format).
+    Returns the bound, so a cell can
     ``assert error <= bound``.
     """
     if sci:
         bound = round_up(x, digits)
-        from IPython.display import Markdown
-
-        glue(name, Markdown(f"${sci_tex(bound, digits)}$"), display=False)
+        glue(name, _markdown(f"${sci_tex(bound, digits)}$"), display=False)
     else:
         scale = 10.0 ** digits
         bound = math.ceil(round(abs(float(x)) * scale, 9)) / scale

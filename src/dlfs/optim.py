@@ -39,6 +39,14 @@ class Optimizer:
             self.update(name, param, grad)
 
     def update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
+        """Change ``param`` in place, one step against ``grad``.
+
+        Parameters
+        ----------
+        name : str
+            Key of the parameter's state (``"0.W"``).
+        param, grad : ndarray of the same shape (any) and dtype
+        """
         raise NotImplementedError
 
     def _slots(self, name: str, param: np.ndarray, *slots: str) -> list[np.ndarray]:
@@ -52,9 +60,13 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`."""
+    r"""Plain gradient descent: :math:`w \leftarrow w - \eta\, g`.
+
+    Implements :eq:`eq-gd`.
+    """
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         param -= self.lr * grad
 
 
@@ -74,6 +86,7 @@ class Momentum(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         (v,) = self._slots(name, param, "velocity")
         v *= self.momentum
         v -= self.lr * grad
@@ -94,6 +107,7 @@ class RMSProp(Optimizer):
         self.rho, self.eps = float(rho), float(check_positive(eps, "eps"))
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         (s,) = self._slots(name, param, "sq_avg")
         s *= self.rho
         s += (1 - self.rho) * grad * grad
@@ -127,6 +141,7 @@ class Adam(Optimizer):
         super().step(params)
 
     def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
         m, v = self._slots(name, param, "m", "v")
         b1, b2 = self.beta1, self.beta2
         m *= b1

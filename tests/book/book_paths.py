@@ -37,6 +37,24 @@ def toc_docnames() -> list[str]:
     return names
 
 
+def chapter_docnames() -> list[str]:
+    """Documents of the book's numbered parts (chapters and appendices), not the
+    front page or the Reference part (API, build information, bibliography)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    names = []
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        if part.get("caption") != "Reference":
+            walk(part.get("chapters"))
+    return names
+
+
 def notebook_docnames() -> list[str]:
     """Documents that are notebooks (have code cells), hence .ipynb downloads."""
     return [d for d in toc_docnames()

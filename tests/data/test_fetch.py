@@ -201,5 +201,7 @@ def test_an_unwritable_cache_is_reported(remote, make, tmp_path, monkeypatch):
     make.write_gz(tmp_path / "mirror" / "demo" / remote.name, CONTENT)
     monkeypatch.setenv("DLFS_DATA_MIRROR", str(tmp_path / "mirror"))
     (tmp_path / "cache").write_text("a file where the cache folder should be")
-    with pytest.raises(DatasetError, match=f"mirror {tmp_path / 'mirror'}.*Error"):
+    # The cache is the problem, not the mirror (issue 6, defect 16).
+    with pytest.raises(DatasetError, match=f"cannot use the data cache .*: {tmp_path / 'cache'} "
+                                           "is a file, not a folder"):
         fetch.fetch("demo", remote, data_dir=tmp_path / "cache")

@@ -120,12 +120,14 @@ def test_parameter_gradients_hand_computed():
 # -- bad input ------------------------------------------------------------------------
 
 def test_a_single_sample_is_refused_in_training():
-    with pytest.raises(ValueError, match="BatchNorm needs at least 2 samples per batch"):
+    with pytest.raises(ValueError, match="BatchNorm needs at least 2 values per feature in "
+                                         "training mode"):
         BatchNorm(2).forward(np.ones((1, 2), np.float32))
 
 
 def test_feature_mismatch_is_refused():
-    with pytest.raises(ValueError, match=r"BatchNorm expects 3 features, got shape \(4, 2\)"):
+    with pytest.raises(ValueError, match=r"BatchNorm expects 3 features \(channels, axis 1\), "
+                                         r"got sample shape \(2,\)"):
         BatchNorm(3).forward(np.ones((4, 2), np.float32))
 
 
@@ -148,3 +150,58 @@ def test_bad_hyperparameters_are_refused(kwargs, error, message):
 def test_zero_features_is_refused():
     with pytest.raises(ValueError, match="n_features must be > 0, got 0"):
         BatchNorm(0)
+
+
+# -- images: statistics per channel over samples and pixels (NCHW) ----------------------
+
+def image_batch(n, c, h, w, seed):
+    rng = np.random.default_rng([seed, 2])
+    return (rng.standard_normal((n, c, h, w)) * rng.uniform(0.5, 3, (1, c, 1, 1))
+            + rng.uniform(-2, 2, (1, c, 1, 1)))
+
+
+images = st.tuples(st.integers(1, 3), st.integers(2, 3), st.integers(2, 3), st.integers(2, 3),
+                   st.integers(0, 2**32 - 1))
+
+
+@GRADCHECK
+@given(images)
+@pytest.mark.parametrize("training", [True, False])
+def test_4d_gradients_match_finite_differences(training, sample):
+    n, c, h, w, seed = sample                # h, w >= 2: >= 4 values per channel, see above
+    errors = gradcheck(random_batchnorm(c, seed), image_batch(n, c, h, w, seed),
+                       training=training)
+    assert set(errors) == {"x", "gamma", "beta"}
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_4d_input_is_normalised_like_its_pixels_as_rows(training):
+    """NCHW BatchNorm == 2-D BatchNorm on the (N*H*W, C) matrix of pixels."""
+    x = image_batch(3, 4, 5, 2, seed=0)
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, 4)
+    bn4, bn2 = random_batchnorm(4, 1), random_batchnorm(4, 1)
+    y4, y2 = bn4.forward(x, training), bn2.forward(rows, training)
+    np.testing.assert_allclose(y4.transpose(0, 2, 3, 1).reshape(-1, 4), y2, rtol=1e-12)
+    g = image_batch(3, 4, 5, 2, seed=1)
+    dx4 = bn4.backward(g)
+    dx2 = bn2.backward(g.transpose(0, 2, 3, 1).reshape(-1, 4))
+    np.testing.assert_allclose(dx4.transpose(0, 2, 3, 1).reshape(-1, 4), dx2, atol=1e-12)
+    for key in ("gamma", "beta"):
+        np.testing.assert_allclose(bn4.grads[key], bn2.grads[key], rtol=1e-12)
+    for key in ("running_mean", "running_var"):
+        np.testing.assert_allclose(bn4.buffers[key], bn2.buffers[key], rtol=1e-12)
+    if training:
+        np.testing.assert_allclose(y4.mean(axis=(0, 2, 3)), bn4.params["beta"], atol=1e-12)
+
+
+def test_one_image_with_several_pixels_is_enough_in_training():
+    bn = BatchNorm(2, dtype=np.float64)
+    out = bn.forward(image_batch(1, 2, 2, 2, seed=0))
+    np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+
+
+def test_channel_mismatch_in_images_is_refused():
+    with pytest.raises(ValueError, match=r"BatchNorm expects 3 features \(channels, axis 1\), "
+                                         r"got sample shape \(2, 4, 4\)"):
+        BatchNorm(3, dtype=np.float64).forward(np.zeros((5, 2, 4, 4)))

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from dlfs import (AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D, ReLU, Sequential, gradcheck,
                   load_model, save_model)
-from dlfs.init import initialize_kernel, kernel_fans
+from dlfs.init import fan_in_fan_out, initialize
 from dlfs.layers.im2col import col2im, conv_output_size, im2col
 
 TOL = 1e-7
@@ -208,15 +208,15 @@ def test_float32_fast_path_stays_float32_and_agrees_with_float64():
 
 # -- initialisation ----------------------------------------------------------------------------
 def test_kernel_fans_follow_pytorch_and_keras():
-    assert kernel_fans((16, 3, 5, 5)) == (75, 400)
-    assert kernel_fans((784, 10)) == (784, 10)
+    assert fan_in_fan_out((16, 3, 5, 5)) == (75, 400)
+    assert fan_in_fan_out((784, 10)) == (784, 10)
 
 
 def test_he_init_of_a_kernel_uses_fan_in_c_in_kh_kw():
-    W = initialize_kernel("he", (64, 8, 5, 5), np.random.default_rng(0), np.float64)
+    W = initialize("he", (64, 8, 5, 5), np.random.default_rng(0), np.float64)
     assert W.shape == (64, 8, 5, 5)
     assert abs(W.std() / np.sqrt(2 / 200) - 1) < 0.05
-    W = initialize_kernel("xavier_uniform", (64, 8, 5, 5), np.random.default_rng(0))
+    W = initialize("xavier_uniform", (64, 8, 5, 5), np.random.default_rng(0))
     assert abs(W.max() / np.sqrt(6 / (200 + 1600)) - 1) < 0.01
 
 
@@ -231,8 +231,8 @@ def test_wrong_rank_is_refused_with_the_shape():
 
 
 def test_channel_mismatch_is_refused_with_the_shape():
-    with pytest.raises(ValueError, match=r"Conv2D expects 3 input channels, got input of "
-                                         r"shape \(2, 1, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"Conv2D expects samples of shape \(3, H, W\), "
+                                         r"got \(1, 8, 8\)"):
         Conv2D(3, 2, 3).forward(np.zeros((2, 1, 8, 8), np.float32))
 
 
@@ -262,8 +262,8 @@ def test_bad_hyperparameters_are_refused(kwargs):
 
 
 def test_output_shape_checks_channels():
-    with pytest.raises(ValueError, match=r"expects 2 input channels, got sample shape "
-                                         r"\(3, 8, 8\)"):
+    with pytest.raises(ValueError, match=r"expects samples of shape \(2, H, W\), "
+                                         r"got \(3, 8, 8\)"):
         Conv2D(2, 4, 3).output_shape((3, 8, 8))
 
 

@@ -89,7 +89,8 @@ def test_backward_writes_grads_in_place():
 # -- bad input -------------------------------------------------------------------------
 
 def test_feature_mismatch_names_both_sizes():
-    with pytest.raises(ValueError, match=r"Dense expects 3 input features, got shape \(2, 4\)"):
+    with pytest.raises(ValueError, match=r"Dense expects 3 input features per sample, "
+                                         r"got sample shape \(4,\)"):
         Dense(3, 2).forward(np.zeros((2, 4), np.float32))
 
 

@@ -41,5 +41,14 @@ def test_output_shape_of_one_sample():
 
 
 def test_1d_input_is_refused():
-    with pytest.raises(ValueError, match=r"Flatten input must have 2 or 3 .* dimensions"):
+    with pytest.raises(ValueError, match=r"Flatten input must have at least 2 dimensions"):
         Flatten().forward(np.ones(4))
+
+
+@pytest.mark.parametrize("shape", [(0, 1, 28, 28), (0, 3), (0, 2, 0)])
+def test_zero_samples_flatten_and_come_back(shape):
+    """Issue 6, item 19: x.reshape(0, -1) cannot infer the -1; the layer must not use it."""
+    layer = Flatten()
+    out = layer.forward(np.zeros(shape, np.float32))
+    assert out.shape == (0, int(np.prod(shape[1:])))
+    assert layer.backward(out).shape == shape

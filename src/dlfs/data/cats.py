@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 
-import h5py
 import numpy as np
 
 from .fetch import DatasetError, RemoteFile, cached_path, read_verified
@@ -47,7 +46,24 @@ IMAGE_SHAPE = (64, 64, 3)
 CLASSES = ("non-cat", "cat")
 
 
-def _load_split(split: str, data_dir):
+def load_split(split: str, *, data_dir: str | os.PathLike | None = None):
+    """One split of the cat pictures: ``(x, y)`` as :func:`~dlfs.data.load_cats` returns them.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    data_dir : str or path-like, optional
+        Cache root; see :func:`~dlfs.data.load_cats`.
+
+    Returns
+    -------
+    x : ndarray of shape (n, 64, 64, 3), dtype uint8
+    y : ndarray of shape (n,), dtype int64
+    """
+    import h5py                   # here, not at the top: ``import dlfs`` stays light
+
+    if split not in CATS_FILES:
+        raise ValueError(f"split must be one of {sorted(CATS_FILES)}, got {split!r}")
     remote = CATS_FILES[split]
     path = cached_path(DATASET, remote, data_dir)
     content = read_verified(DATASET, remote, data_dir=data_dir)
@@ -102,6 +118,6 @@ def load_cats(*, data_dir: str | os.PathLike | None = None):
     The class balance is reversed between the splits: about two thirds of the
     training pictures are non-cats, two thirds of the test pictures are cats.
     """
-    x_train, y_train = _load_split("train", data_dir)
-    x_test, y_test = _load_split("test", data_dir)
+    x_train, y_train = load_split("train", data_dir=data_dir)
+    x_test, y_test = load_split("test", data_dir=data_dir)
     return x_train, y_train, x_test, y_test, CLASSES

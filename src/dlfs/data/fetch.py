@@ -17,7 +17,10 @@ bytes, so a mirror that re-gzipped the data with other settings still
 verifies.  A copied or downloaded file is verified before it enters the cache,
 and it enters atomically (temporary file in the same folder, then
 ``os.replace``), so an interrupted fetch never leaves a half-written file
-under the real name.
+under the real name; the temporary file of a fetch that was killed is removed
+by the next fetch of that file.  A cache location that cannot be used (a
+file instead of a folder, no write permission, a folder where a data file
+should be) is reported as such, before any copy or download is tried.
 
 Verification on load: :func:`read_verified` checks the size and the full
 SHA-256 on *every* load, not only when the file is first cached.  Loaders have
@@ -31,7 +34,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import secrets
 import shutil
 import sys
 import urllib.error
@@ -41,6 +43,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
+
+from .._files import atomic_write
 
 DATA_DIR_ENV = "DLFS_DATA_DIR"
 MIRROR_ENV = "DLFS_DATA_MIRROR"
@@ -197,6 +201,10 @@ def read_verified(dataset: str, remote: RemoteFile, *,
     except FileNotFoundError:
         raise DatasetError(f"{path}: the cached file disappeared while loading; "
                            f"load again to fetch it afresh") from None
+    except OSError as exc:                  # unreadable: permissions, a directory, an I/O error
+        raise DatasetError(f"{path}: cannot read the cached file: "
+                           f"{exc.strerror or type(exc).__name__}. Fix its permissions, or "
+                           "delete it and load again to fetch a fresh copy") from None
     except _BadContent as bad:
         raise DatasetError(
             f"{path}: corrupt cached file: {bad}. Delete it and load again to fetch "
@@ -236,9 +244,61 @@ def fetch(dataset: str, remote: RemoteFile, *,
         Naming the file, every source tried and why each failed.
     """
     target = cached_path(dataset, remote, data_dir)
-    if target.is_file():
+    if _cached(target, dataset, remote):
         return target
+    try:
+        # The temporary file is created first: a cache that cannot be written is
+        # reported as such, before any mirror is read or anything downloaded.
+        with atomic_write(target, ".part") as out:
+            _fill(out, target, dataset, remote)
+    except DatasetError:
+        raise
+    except OSError as exc:
+        raise DatasetError(_cache_problem(target, exc, data_dir)) from None
+    return target
+
+
+def _cached(target: Path, dataset: str, remote: RemoteFile) -> bool:
+    """Whether ``target`` is in the cache; a directory in its place is an error."""
+    try:
+        if target.is_file():
+            return True
+        if target.exists():
+            raise DatasetError(f"{target}: the cache holds a directory (or other non-file) "
+                               f"where the {dataset} file {remote.name!r} should be; remove "
+                               "it and load again")
+    except OSError as exc:
+        raise DatasetError(_cache_problem(target, exc, None)) from None
+    return False
+
+
+def _cache_problem(target: Path, exc: OSError, data_dir) -> str:
+    """Message for a cache location that cannot be used (not a mirror or network problem)."""
+    where = ("the data_dir argument" if data_dir is not None else
+             f"${DATA_DIR_ENV}" if os.environ.get(DATA_DIR_ENV) else "the default location")
+    reason = exc.strerror or type(exc).__name__
+    blocker = next((p for p in (target.parent, *target.parent.parents)
+                    if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        reason = f"{blocker} is a file, not a folder"
+    elif exc.filename:
+        reason += f": {exc.filename}"
+    return (f"{target}: cannot use the data cache {target.parent} ({where}): {reason}. "
+            f"Fix the folder or its permissions, or set {DATA_DIR_ENV} to a writable folder; "
+            "nothing was copied or downloaded.")
+
+
+def _fill(out, target: Path, dataset: str, remote: RemoteFile) -> None:
+    """Write a verified copy of ``remote`` into ``out`` from the mirror or a download."""
     failures = []
+
+    def attempt(write) -> bool:
+        out.seek(0)
+        out.truncate()
+        write(out)
+        out.flush()
+        _read_content(Path(out.name), remote)
+        return True
 
     mirror = os.environ.get(MIRROR_ENV)
     if not mirror:
@@ -247,8 +307,8 @@ def fetch(dataset: str, remote: RemoteFile, *,
         source = Path(mirror).expanduser() / dataset / remote.name
         if source.is_file():
             try:
-                _install(target, remote, lambda out: _copy_from(source, out))
-                return target
+                if attempt(lambda stream: _copy_from(source, stream)):
+                    return
             except _BadContent as bad:
                 failures.append(f"mirror {source}: bad file: {bad}")
             except OSError as exc:
@@ -259,8 +319,8 @@ def fetch(dataset: str, remote: RemoteFile, *,
     for url in remote.urls:
         print(f"dlfs: downloading {url}", file=sys.stderr)
         try:
-            _install(target, remote, lambda out: _download(url, out, remote))
-            return target
+            if attempt(lambda stream: _download(url, stream, remote)):
+                return
         except _BadContent as bad:
             failures.append(f"{url}: downloaded a wrong file: {bad}")
         except (OSError, ValueError, HTTPException) as exc:
@@ -273,21 +333,6 @@ def fetch(dataset: str, remote: RemoteFile, *,
         f"Tried:\n{tried}\n"
         f"Fix: set {MIRROR_ENV} to a folder holding {dataset}/{remote.name}, "
         f"or put a good copy at {target}, or connect to the internet.")
-
-
-def _install(target: Path, remote: RemoteFile, write) -> None:
-    """Write a file with ``write(stream)``, verify it, then move it to ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the target so os.replace is an atomic rename; a unique
-    # name so two processes fetching at once don't write into each other.
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-    try:
-        with open(partial, "xb") as out:
-            write(out)
-        _read_content(partial, remote)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _copy_from(source: Path, out) -> None:

@@ -100,6 +100,25 @@ def parse_idx(content, *, magic: int, source: str | os.PathLike = "<bytes>") -> 
     return np.frombuffer(content, dtype=np.uint8, offset=header_size).reshape(dims)
 
 
+def load_split(split: str, *, data_dir: str | os.PathLike | None = None):
+    """One split of MNIST: ``(x, y)`` as :func:`~dlfs.data.load_mnist` returns them.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+    data_dir : str or path-like, optional
+        Cache root; see :func:`~dlfs.data.load_mnist`.
+
+    Returns
+    -------
+    x : ndarray of shape (n, 28, 28), dtype uint8
+    y : ndarray of shape (n,), dtype int64
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return _load_split(MNIST_FILES[f"{split}_images"], MNIST_FILES[f"{split}_labels"], data_dir)
+
+
 def _load_split(images: RemoteFile, labels: RemoteFile, data_dir):
     image_path = cached_path(DATASET, images, data_dir)
     label_path = cached_path(DATASET, labels, data_dir)

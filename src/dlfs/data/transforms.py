@@ -58,15 +58,9 @@ def train_val_split(X, y, val_fraction=0.2, *, seed=0, stratify=True):
                          f"got {X.shape} and {y.shape}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}; they must match")
-    check_positive(val_fraction, "val_fraction")
-    if not val_fraction < 1:
-        raise ValueError(f"val_fraction must be < 1, got {val_fraction!r}")
     check_positive(seed, "seed", integer=True, allow_zero=True)
     n_samples = len(y)
-    n_val = int(round(val_fraction * n_samples))
-    if not 0 < n_val < n_samples:
-        raise ValueError(f"val_fraction={val_fraction} of {n_samples} samples leaves "
-                         f"{'no validation' if n_val == 0 else 'no training'} samples")
+    _, n_val = split_sizes(n_samples, val_fraction)
 
     shuffled = np.random.default_rng(seed).permutation(n_samples)
     is_val = np.zeros(n_samples, dtype=bool)
@@ -210,3 +204,31 @@ def standardise(X, mean=None, std=None):
     if np.any(std <= 0):
         raise ValueError("std must be > 0 everywhere; a zero std would divide by zero")
     return (X - mean) / std, mean, std
+
+
+def split_sizes(n_samples, val_fraction):
+    """Sizes ``(n_train, n_val)`` that :func:`train_val_split` gives, checked.
+
+    Parameters
+    ----------
+    n_samples : int
+    val_fraction : float in (0, 1)
+
+    Returns
+    -------
+    n_train, n_val : int
+        ``n_val = round(val_fraction * n_samples)``; both at least 1.
+
+    Raises
+    ------
+    ValueError
+        If ``val_fraction`` is not in (0, 1) or leaves either side empty.
+    """
+    check_positive(val_fraction, "val_fraction")
+    if not val_fraction < 1:
+        raise ValueError(f"val_fraction must be < 1, got {val_fraction!r}")
+    n_val = int(round(val_fraction * n_samples))
+    if not 0 < n_val < n_samples:
+        raise ValueError(f"val_fraction={val_fraction} of {n_samples} samples leaves "
+                         f"{'no validation' if n_val == 0 else 'no training'} samples")
+    return n_samples - n_val, n_val

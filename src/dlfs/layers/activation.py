@@ -1,8 +1,8 @@
 """Activation functions as layers.
 
-Each layer keeps exactly what its derivative needs: Sigmoid and Tanh keep
-their output (the derivative is a function of it), ReLU and LeakyReLU keep
-the input's sign pattern.
+The formulas live in :mod:`dlfs.activations`; an elementwise layer keeps its
+input :math:`z` and multiplies the incoming gradient by the derivative
+:math:`f'(z)`, elementwise (the chain rule for a diagonal Jacobian).
 """
 from __future__ import annotations
 
@@ -13,45 +13,45 @@ from .._checks import check_positive
 from .base import Layer
 
 
-class Sigmoid(Layer):
-    r"""Elementwise :math:`\sigma(z)`; backward uses :math:`\sigma' = \sigma(1-\sigma)`.
+class Elementwise(Layer, register=False):
+    r"""Base of the elementwise activations :math:`a = f(z)`.
+
+    Subclasses define ``f`` and its derivative ``df`` (functions of :math:`z`).
 
     Shapes: any (n_samples, ...) in, the same shape out.
     """
 
-    def forward(self, x, training=True):
-        self.out = F.sigmoid(self._check_input(x, ndim=range(1, 33)))
-        return self._remember_output(self.out)
+    input_ndim = range(1, 33)
 
-    def backward(self, grad_out):
-        return self._check_grad(grad_out) * self.out * (1.0 - self.out)
+    def _forward(self, x, training):
+        """``a = f(z)``, elementwise, any shape; keeps ``z`` for the derivative."""
+        self.z = x
+        return self.f(x)
+
+    def _backward(self, grad_out, input_grad):
+        r"""``dL/dz = dL/da * f'(z)``, elementwise, the shape of ``z``."""
+        return grad_out * self.df(self.z)
 
 
-class Tanh(Layer):
+class Sigmoid(Elementwise):
+    r"""Elementwise :math:`\sigma(z)`; backward uses :math:`\sigma' = \sigma(1-\sigma)`."""
+
+    f, df = staticmethod(F.sigmoid), staticmethod(F.sigmoid_grad)
+
+
+class Tanh(Elementwise):
     r"""Elementwise :math:`\tanh(z)`; backward uses :math:`1 - \tanh^2`."""
 
-    def forward(self, x, training=True):
-        self.out = F.tanh(self._check_input(x, ndim=range(1, 33)))
-        return self._remember_output(self.out)
-
-    def backward(self, grad_out):
-        return self._check_grad(grad_out) * (1.0 - self.out * self.out)
+    f, df = staticmethod(F.tanh), staticmethod(F.tanh_grad)
 
 
-class ReLU(Layer):
+class ReLU(Elementwise):
     r"""Elementwise :math:`\max(0, z)`; the gradient passes where :math:`z > 0`."""
 
-    def forward(self, x, training=True):
-        x = self._check_input(x, ndim=range(1, 33))
-        self.mask = x > 0
-        return self._remember_output(np.maximum(x, 0))
-
-    def backward(self, grad_out):
-        grad_out = self._check_grad(grad_out)        # first: self.mask exists only after forward
-        return grad_out * self.mask       # branch-free: np.where is slow on random signs
+    f, df = staticmethod(F.relu), staticmethod(F.relu_grad)
 
 
-class LeakyReLU(Layer):
+class LeakyReLU(Elementwise):
     r"""Elementwise :math:`z` if :math:`z > 0` else :math:`\alpha z`."""
 
     def __init__(self, alpha: float = 0.01) -> None:
@@ -60,13 +60,11 @@ class LeakyReLU(Layer):
         if self.alpha >= 1:
             raise ValueError(f"alpha must be < 1 (the slope for negative inputs), got {alpha!r}")
 
-    def forward(self, x, training=True):
-        x = self._check_input(x, ndim=range(1, 33))
-        self.slope = F.leaky_relu_grad(x, self.alpha)    # 1 or alpha per element
-        return self._remember_output(x * self.slope)
+    def f(self, z):
+        return F.leaky_relu(z, self.alpha)
 
-    def backward(self, grad_out):
-        return self._check_grad(grad_out) * self.slope
+    def df(self, z):
+        return F.leaky_relu_grad(z, self.alpha)
 
     def config(self):
         return {"alpha": self.alpha}
@@ -79,15 +77,28 @@ class Softmax(Layer):
     so the vector-Jacobian product is :math:`s \odot (g - \langle g, s\rangle)`.
     For training, prefer :class:`dlfs.losses.SoftmaxCrossEntropy`, which fuses
     softmax with the loss and is both faster and more accurate.
+
+    Shapes: Z of shape (n_samples, n_classes) in, the same shape out.
     """
 
-    def forward(self, x, training=True):
-        self.out = F.softmax(self._check_input(x), axis=1)
-        return self._remember_output(self.out)
+    def _forward(self, x, training):
+        """Softmax of each row of ``x`` (n_samples, n_classes); keeps the output."""
+        self.s = F.softmax(x, axis=1)
+        return self.s
 
-    def backward(self, grad_out):
-        g = self._check_grad(grad_out)
-        return self.out * (g - np.sum(g * self.out, axis=1, keepdims=True))
+    def _backward(self, grad_out, input_grad):
+        r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes).
+
+        Implements :eq:`eq-loss-softmax-vjp`.
+        """
+        s = self.s
+        return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 1 or input_shape[0] < 1:
+            raise ValueError(f"Softmax needs at least one class, got sample shape "
+                             f"{tuple(input_shape)}")
+        return tuple(input_shape)
 
 
 #: Option name -> layer class, for building models from strings (CLI, configs).

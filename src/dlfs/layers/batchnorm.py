@@ -1,37 +1,46 @@
-r"""Batch normalisation for (n_samples, n_features) inputs (Ioffe & Szegedy, 2015)."""
+r"""Batch normalisation (Ioffe & Szegedy, 2015) for (N, C) features or (N, C, H, W) images."""
 from __future__ import annotations
 
 import numpy as np
 
-from .._checks import check_positive
+from .._checks import check_float_dtype, check_positive
 from .base import Layer
 
 
 class BatchNorm(Layer):
-    r"""Normalise each feature over the batch, then scale and shift.
+    r"""Normalise each feature (channel, axis 1) over the batch, then scale and shift.
 
     Training: :math:`\hat x = (x - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`,
-    :math:`y = \gamma \hat x + \beta`, with :math:`\mu_B, \sigma_B^2` the batch
-    mean and (biased) variance; running averages of both are updated for
-    prediction.  Prediction (``training=False``) uses the running averages.
+    :math:`y = \gamma \hat x + \beta`, with :math:`\mu_B, \sigma_B^2` the mean
+    and (biased) variance of each channel over every other axis (the samples,
+    and for images every pixel position too); running averages of both are
+    updated for prediction.  Prediction (``training=False``) uses the running
+    averages.
 
-    Backward (training mode), with :math:`g = \partial L/\partial y` and N rows:
+    Backward (training mode), with :math:`g = \partial L/\partial y` and
+    :math:`m` values per channel (:math:`m = N` for (N, C), :math:`NHW` for images):
 
     .. math::
-        \frac{\partial L}{\partial x} = \frac{\gamma}{N\sqrt{\sigma_B^2+\epsilon}}
-        \Big(N g - \textstyle\sum_n g_n - \hat x \sum_n g_n \hat x_n\Big).
+        \frac{\partial L}{\partial x} = \frac{\gamma}{m\sqrt{\sigma_B^2+\epsilon}}
+        \Big(m g - \textstyle\sum g - \hat x \sum g \hat x\Big),
+
+    the sums running over the same values as the statistics.
 
     Parameters
     ----------
     n_features : int
+        Number of features (channels) C.
     momentum : float in [0, 1)
         Weight of the old running statistics in each update.
     eps : float
         Added to the variance for numerical safety.
-    dtype : numpy dtype
+    dtype : float32 or float64
 
-    Shapes: X of shape (n_samples, n_features) in and out; gamma, beta of shape (n_features,).
+    Shapes: X of shape (n_samples, C) or (n_samples, C, ...), e.g. NCHW, in and
+    out; gamma, beta, running_mean, running_var of shape (C,).
     """
+
+    input_ndim = range(2, 33)
 
     def __init__(self, n_features: int, *, momentum: float = 0.9, eps: float = 1e-5,
                  dtype=np.float32) -> None:
@@ -41,23 +50,24 @@ class BatchNorm(Layer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         check_positive(eps, "eps")
         self.n_features, self.momentum, self.eps = int(n_features), float(momentum), float(eps)
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(dtype, "BatchNorm")
         self.params = {"gamma": np.ones(n_features, self.dtype),
                        "beta": np.zeros(n_features, self.dtype)}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.buffers = {"running_mean": np.zeros(n_features, self.dtype),
                         "running_var": np.ones(n_features, self.dtype)}
 
-    def forward(self, x, training=True):
-        x = self._check_input(x)
-        if x.shape[1] != self.n_features:
-            raise ValueError(f"BatchNorm expects {self.n_features} features, got shape {x.shape}")
-        if x.dtype != self.dtype:
-            raise TypeError(f"BatchNorm has dtype {self.dtype} but its input has dtype {x.dtype}")
+    def _validate(self, x, training):
+        super()._validate(x, training)
+        if training and x.size // self.n_features < 2:
+            raise ValueError(f"BatchNorm needs at least 2 values per feature in training mode "
+                             f"(a batch of at least 2 samples), got input shape {x.shape}")
+
+    def _forward(self, x, training):
+        """(N, C, ...) -> (N, C, ...): normalise per channel, then ``gamma * x_hat + beta``."""
+        axes, shape = _stat_axes(x)                # all axes but 1; (C,) -> (1, C, 1, ...)
         if training:
-            if x.shape[0] < 2:
-                raise ValueError("BatchNorm needs at least 2 samples per batch in training mode")
-            mean, var = x.mean(axis=0), x.var(axis=0)
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
             m = self.momentum
             self.buffers["running_mean"] *= m
             self.buffers["running_mean"] += (1 - m) * mean
@@ -66,19 +76,36 @@ class BatchNorm(Layer):
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
         self.inv_std = 1.0 / np.sqrt(var + self.dtype.type(self.eps))
-        self.x_hat = (x - mean) * self.inv_std
+        self.x_hat = (x - mean.reshape(shape)) * self.inv_std.reshape(shape)
         self.training = training
-        return self._remember_output(self.params["gamma"] * self.x_hat + self.params["beta"])
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        return gamma.reshape(shape) * self.x_hat + beta.reshape(shape)
 
-    def backward(self, grad_out):
-        g = self._check_grad(grad_out)
-        np.sum(g * self.x_hat, axis=0, out=self.grads["gamma"])
-        np.sum(g, axis=0, out=self.grads["beta"])
-        scale = self.params["gamma"] * self.inv_std
+    def _backward(self, grad_out, input_grad):
+        """(N, C, ...) -> (N, C, ...); d gamma, d beta of shape (C,)."""
+        g, x_hat = grad_out, self.x_hat
+        axes, shape = _stat_axes(g)
+        np.sum(g * x_hat, axis=axes, out=self.grads["gamma"])
+        np.sum(g, axis=axes, out=self.grads["beta"])
+        if not input_grad:
+            return None
+        scale = (self.params["gamma"] * self.inv_std).reshape(shape)
         if not self.training:                      # mean and var are constants here
             return g * scale
-        n = g.shape[0]
-        return (scale / n) * (n * g - self.grads["beta"] - self.x_hat * self.grads["gamma"])
+        m = g.size // self.n_features              # values per channel
+        dbeta, dgamma = self.grads["beta"].reshape(shape), self.grads["gamma"].reshape(shape)
+        return (scale / m) * (m * g - dbeta - x_hat * dgamma)
 
     def config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
+
+    def output_shape(self, input_shape):
+        if len(input_shape) < 1 or input_shape[0] != self.n_features:
+            raise ValueError(f"BatchNorm expects {self.n_features} features (channels, "
+                             f"axis 1), got sample shape {tuple(input_shape)}")
+        return tuple(input_shape)
+
+
+def _stat_axes(x: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Axes to average over (all but axis 1) and the shape that broadcasts (C,) along axis 1."""
+    return (0, *range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)

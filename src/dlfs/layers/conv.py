@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
-from .._checks import check_positive
+from .._checks import check_float_dtype, check_positive
 from .base import Layer
 from .im2col import col2im, conv_output_size, im2col
 
@@ -20,15 +20,15 @@ def _pair(value, name: str) -> tuple[int, int]:
 
 
 def _out_hw(layer: Layer, shape: tuple[int, ...], padding: int = 0) -> tuple[int, int]:
-    """Output height and width for an input of ``shape`` (..., H, W), or a ValueError
-    that names the layer and the whole input shape."""
+    """Output height and width for a sample of ``shape`` (C, H, W), or a ValueError
+    that names the layer, its geometry and the sample shape."""
     kh, kw = layer.kernel_size
     try:
         return (conv_output_size(shape[-2], kh, layer.stride, padding, what="input height"),
                 conv_output_size(shape[-1], kw, layer.stride, padding, what="input width"))
     except ValueError as err:
         raise ValueError(f"{type(layer).__name__} with kernel {layer.kernel_size}, stride "
-                         f"{layer.stride}, padding {padding} cannot take input of shape "
+                         f"{layer.stride}, padding {padding} cannot take samples of shape "
                          f"{tuple(shape)}: {err}") from None
 
 
@@ -48,8 +48,9 @@ class Conv2D(Layer):
     padding : int
         Rows/columns of zeros added on every side of the input.
     init : str
-        Weight initialiser; fans are computed for a kernel
-        (:func:`dlfs.init.kernel_fans`): ``fan_in = C_in * kh * kw``.
+        Weight initialiser; the fans of a kernel are
+        ``fan_in = C_in * kh * kw`` and ``fan_out = C_out * kh * kw``
+        (:func:`dlfs.init.fan_in_fan_out`).
     dtype : numpy dtype
         float32 (default, the fast path) or float64 (gradient checks).
     rng : numpy.random.Generator, optional
@@ -74,10 +75,10 @@ class Conv2D(Layer):
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.stride, self.padding, self.init = int(stride), int(padding), init
-        self.dtype = np.dtype(dtype)
+        self.dtype = check_float_dtype(dtype, "Conv2D")
         rng = np.random.default_rng() if rng is None else rng
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        self.params["W"] = initializers.initialize_kernel(init, shape, rng, self.dtype)
+        self.params["W"] = initializers.initialize(init, shape, rng, self.dtype)
         self.params["b"] = np.zeros(self.out_channels, dtype=self.dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
         self.cols: np.ndarray | None = None
@@ -88,14 +89,8 @@ class Conv2D(Layer):
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """Implements :eq:`eq-conv-forward` as ``W_matrix @ im2col(X)``."""
-        n, c, h, w = x.shape
-        if c != self.in_channels:
-            raise ValueError(f"Conv2D expects {self.in_channels} input channels, "
-                             f"got input of shape {x.shape} (N, C, H, W)")
-        if x.dtype != self.dtype:
-            raise TypeError(f"Conv2D has dtype {self.dtype} but its input has dtype "
-                            f"{x.dtype}; convert with x.astype(np.{self.dtype})")
-        oh, ow = self._out_hw(x.shape)
+        n = x.shape[0]                      # forward has checked x with output_shape
+        oh, ow = self._out_hw(x.shape[1:])
         cols = im2col(x, *self.kernel_size, self.stride, self.padding)  # (C*kh*kw, OH*OW*N)
         z = self.params["W"].reshape(self.out_channels, -1) @ cols
         z += self.params["b"][:, None]
@@ -120,16 +115,7 @@ class Conv2D(Layer):
                 "padding": self.padding, "init": self.init}
 
     def output_shape(self, input_shape):
-        c, h, w = input_shape
-        if c != self.in_channels:
-            raise ValueError(f"Conv2D expects {self.in_channels} input channels, "
-                             f"got sample shape {tuple(input_shape)} (C, H, W)")
+        if len(input_shape) != 3 or input_shape[0] != self.in_channels:
+            raise ValueError(f"Conv2D expects samples of shape ({self.in_channels}, H, W), "
+                             f"got {tuple(input_shape)}")
         return (self.out_channels, *self._out_hw(tuple(input_shape)))
-
-    # -- until the core protocol (Layer.forward -> _forward) is on main --------
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._check_input(x, ndim=self.input_ndim)
-        return self._remember_output(self._forward(x, training))
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        return self._backward(self._check_grad(grad_out), input_grad)

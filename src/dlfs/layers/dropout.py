@@ -23,6 +23,8 @@ class Dropout(Layer):
     Shapes: X of shape (n_samples, ...) in, the same shape out.
     """
 
+    input_ndim = range(2, 33)
+
     def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         if (isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating))
@@ -32,17 +34,17 @@ class Dropout(Layer):
         self.rng = np.random.default_rng() if rng is None else rng
         self.mask: np.ndarray | None = None
 
-    def forward(self, x, training=True):
-        x = self._check_input(x, ndim=range(2, 33))
+    def _forward(self, x, training):
+        """Any shape -> same shape: ``x * mask``, mask 0 or 1/(1-p) (identity when predicting)."""
         if not training or self.p == 0.0:
             self.mask = None
-            return self._remember_output(x)
+            return x
         keep = self.rng.random(x.shape, dtype=np.float32) >= self.p
         self.mask = keep.astype(x.dtype) / x.dtype.type(1.0 - self.p)
-        return self._remember_output(x * self.mask)
+        return x * self.mask
 
-    def backward(self, grad_out):
-        grad_out = self._check_grad(grad_out)
+    def _backward(self, grad_out, input_grad):
+        """Same shape as the input: the gradient passes through the kept units, scaled."""
         return grad_out if self.mask is None else grad_out * self.mask
 
     def config(self):

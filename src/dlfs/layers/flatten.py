@@ -1,7 +1,7 @@
-"""Flatten each sample to a vector, e.g. images (n, 28, 28) -> (n, 784)."""
+"""Flatten each sample to a vector, e.g. images (n, 1, 28, 28) -> (n, 784)."""
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from .base import Layer
 
@@ -9,20 +9,20 @@ from .base import Layer
 class Flatten(Layer):
     """Reshape ``X`` of shape (n_samples, d1, d2, ...) to (n_samples, d1*d2*...).
 
-    ``backward`` reshapes the gradient back to the input's shape.
+    ``backward`` reshapes the gradient back to the input's shape.  NCHW
+    images flatten channel by channel, each channel row by row (C order).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.input_shape: tuple[int, ...] | None = None
+    input_ndim = range(2, 33)
 
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._check_input(x, ndim=range(2, 33))
+    def _forward(self, x, training):
+        """(n_samples, d1, d2, ...) -> (n_samples, d1*d2*...), also for 0 samples."""
         self.input_shape = x.shape
-        return self._remember_output(x.reshape(x.shape[0], -1))
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        return self._check_grad(grad_out).reshape(self.input_shape)
+    def _backward(self, grad_out, input_grad):
+        """(n_samples, d1*d2*...) -> (n_samples, d1, d2, ...)."""
+        return grad_out.reshape(self.input_shape)
 
     def output_shape(self, input_shape):
-        return (int(np.prod(input_shape)),)
+        return (math.prod(input_shape),)

@@ -13,7 +13,7 @@ from .base import Layer
 from .conv import _out_hw, _pair
 
 
-class _Pool2D(Layer):
+class _Pool2D(Layer, register=False):
     input_ndim = 4
 
     def __init__(self, kernel_size, stride: int | None = None) -> None:
@@ -37,15 +37,10 @@ class _Pool2D(Layer):
         return {"kernel_size": list(self.kernel_size), "stride": self.stride}
 
     def output_shape(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"{type(self).__name__} expects samples of shape (C, H, W), "
+                             f"got {tuple(input_shape)}")
         return (input_shape[0], *self._out_hw(tuple(input_shape)))
-
-    # -- until the core protocol (Layer.forward -> _forward) is on main --------
-    def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        x = self._check_input(x, ndim=self.input_ndim)
-        return self._remember_output(self._forward(x, training))
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        return self._backward(self._check_grad(grad_out), input_grad)
 
 
 class MaxPool2D(_Pool2D):
@@ -61,7 +56,7 @@ class MaxPool2D(_Pool2D):
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """Implements :eq:`eq-conv-maxpool`."""
-        oh, ow = self._out_hw(x.shape)
+        oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
             # order="K" keeps the input's memory layout (Conv2D's output has the
@@ -103,7 +98,7 @@ class AvgPool2D(_Pool2D):
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """Implements :eq:`eq-conv-avgpool`."""
-        oh, ow = self._out_hw(x.shape)
+        oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
             out = view.copy(order="K") if out is None else np.add(out, view, out=out)

@@ -38,7 +38,7 @@ def mnist_cnn(channels=(16, 32), hidden: int = 128, *, dtype=np.float32,
         Flatten(),
         Dense(c2 * 16, hidden, init="he", dtype=dtype, rng=rng), ReLU(),
         Dense(hidden, 10, dtype=dtype, rng=rng),
-    ])
+    ], input_shape=(1, 28, 28))
 
 
 def load_mnist_images(*, seed: int = 0, val_fraction: float = 1 / 12, limit: int | None = None,
