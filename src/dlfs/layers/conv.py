@@ -88,7 +88,11 @@ class Conv2D(Layer):
         return _out_hw(self, shape, self.padding)
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Implements :eq:`eq-conv-forward` as ``W_matrix @ im2col(X)``."""
+        """``X`` (N, C_in, H, W) -> ``Z`` (N, C_out, OH, OW) as ``W_matrix @ im2col(X) + b``.
+
+        Implements :eq:`eq-conv-forward`.
+        Implements :eq:`eq-conv-im2col`.
+        """
         n = x.shape[0]                      # forward has checked x with output_shape
         oh, ow = self._out_hw(x.shape[1:])
         cols = im2col(x, *self.kernel_size, self.stride, self.padding)  # (C*kh*kw, OH*OW*N)
@@ -99,7 +103,13 @@ class Conv2D(Layer):
         return z.reshape(self.out_channels, oh, ow, n).transpose(3, 0, 1, 2)
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        """Implements :eq:`eq-conv-grad-w`, :eq:`eq-conv-grad-b` and :eq:`eq-conv-grad-x`."""
+        """dW = G cols^T, db = row sums of G, dX = col2im(W^T G) (cropped).
+
+        Implements :eq:`eq-conv-grad-b`.
+        Implements :eq:`eq-conv-grad-w`.
+        Implements :eq:`eq-conv-grad-x`.
+        Implements :eq:`eq-conv-grad-mat`.
+        """
         c_out = self.out_channels
         g = grad_out.transpose(1, 2, 3, 0).reshape(c_out, -1)   # (C_out, OH*OW*N)
         np.matmul(g, self.cols.T, out=self.grads["W"].reshape(c_out, -1))

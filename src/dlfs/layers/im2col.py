@@ -67,6 +67,8 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -
     in ``cols``: each kernel offset then copies blocks of ``OW * N`` contiguous
     numbers (for stride 1) instead of rows of ``OW`` numbers per sample.  The
     caller sees this only through the column order.
+
+    Implements :eq:`eq-conv-im2col`.
     """
     n, c, h, w = x.shape
     oh = conv_output_size(h, kh, stride, padding, what="input height")
@@ -95,6 +97,9 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: in
     ndarray of shape (N, C, H, W)
         Entries covered by several patches receive the sum of their columns;
         the padding is cropped.  A view whose memory order is (C, H, W, N).
+
+    The adjoint of :func:`im2col` (the chapter on backpropagation through
+    convolution proves it), so it computes the input gradient.
     """
     n, c, h, w = x_shape
     hp, wp = h + 2 * padding, w + 2 * padding

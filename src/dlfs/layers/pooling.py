@@ -55,7 +55,10 @@ class MaxPool2D(_Pool2D):
     """
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Implements :eq:`eq-conv-maxpool`."""
+        """Maximum of each window, one strided view per window offset.
+
+        Implements :eq:`eq-conv-maxpool`.
+        """
         oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
@@ -66,7 +69,10 @@ class MaxPool2D(_Pool2D):
         return out
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        """Implements :eq:`eq-conv-maxpool-grad`: route each gradient to the argmax."""
+        """Route each gradient to the (first) maximum of its window.
+
+        Implements :eq:`eq-conv-maxpool-grad`.
+        """
         if not input_grad:
             return None
         oh, ow = self.out.shape[2:]
@@ -97,7 +103,10 @@ class AvgPool2D(_Pool2D):
     """
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Implements :eq:`eq-conv-avgpool`."""
+        """Mean of each window, one strided view per window offset.
+
+        Implements :eq:`eq-conv-avgpool`.
+        """
         oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
@@ -107,7 +116,10 @@ class AvgPool2D(_Pool2D):
         return out
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        """Implements :eq:`eq-conv-avgpool-grad`: spread each gradient over its window."""
+        """Spread each gradient evenly over its window.
+
+        Implements :eq:`eq-conv-avgpool-grad`.
+        """
         if not input_grad:
             return None
         oh, ow = grad_out.shape[2:]
