@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")
     train.set_defaults(subparser=train)
     train.add_argument("dataset", choices=sorted(DEFAULTS))
+    train.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                       help="cnn: the convolutional network of Part 3 (mnist only; uses "
+                            "--epochs, --batch-size, --lr, --limit, --seed, --save)")
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                        help="hidden layer sizes, comma-separated (mnist: 512,256; cats: 20,7,5)")
     train.add_argument("--activation", default="relu",
@@ -234,6 +237,8 @@ def _cats_recipe_applies(args) -> bool:
 
 
 def cmd_train(args) -> dict:
+    if args.model == "cnn":
+        return cmd_train_cnn(args)
     if _cats_recipe_applies(args):
         from .recipes.cats import run_cli
         return run_cli(args)
@@ -289,6 +294,24 @@ def cmd_train(args) -> dict:
         "n_params": model.n_params(), "hidden": hidden, "optimizer": args.optimizer, "lr": lr,
         "batch_size": batch_size, "seed": args.seed, "saved": args.save,
     }
+
+
+def cmd_train_cnn(args) -> dict:
+    """``dlfs train mnist --model cnn``: the recipe of :mod:`dlfs.recipes.mnist_cnn`."""
+    from .recipes.mnist_cnn import train_mnist_cnn
+
+    if args.dataset != "mnist":
+        args.subparser.error("--model cnn is for mnist only")
+    result = train_mnist_cnn(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             limit=args.limit, seed=args.seed, progress=False if args.quiet
+                             else None)
+    model = result.pop("model")
+    result.pop("history")
+    if args.save:
+        save_model(model, args.save, input_shape=(1, 28, 28))
+        args.saved_to = args.save
+    return {"command": "train", "dataset": "mnist", "model": "cnn", **result,
+            "saved": args.save}
 
 
 def _model_input_shape(model) -> tuple[int, ...] | None:

@@ -4,5 +4,6 @@ validation data, one module per data set.
 A recipe fixes everything that decides a result (features, architecture,
 initialisation, optimiser, schedule, regularisation, augmentation, epochs,
 seeds), so that the chapter, the tests and the ``dlfs`` command train exactly
-the same model.  See :mod:`dlfs.recipes.cats` and :mod:`dlfs.recipes.mnist`.
+the same model.  See :mod:`dlfs.recipes.cats`,
+:mod:`dlfs.recipes.mnist` and :mod:`dlfs.recipes.mnist_cnn`.
 """
