@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")
     train.set_defaults(subparser=train)
     train.add_argument("dataset", choices=sorted(DEFAULTS))
+    train.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
+                       help="cnn: the convolutional network of Part 3 (mnist only; uses "
+                            "--epochs, --batch-size, --lr, --limit, --seed, --save)")
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                        help="hidden layer sizes, comma-separated (mnist: 512,256; cats: 20,7,5)")
     train.add_argument("--activation", default="relu",
@@ -223,7 +226,22 @@ def _add_output_flags(p):
                    help="print one JSON object with the results as the last line")
 
 
+def _cats_recipe_applies(args) -> bool:
+    """``dlfs train cats`` with no model or training option runs the chapter's recipe."""
+    return args.dataset == "cats" and all(
+        getattr(args, name) == value for name, value in (
+            ("hidden", None), ("activation", "relu"), ("epochs", None), ("batch_size", None),
+            ("lr", None), ("optimizer", "adam"), ("weight_decay", 0.0), ("dropout", 0.0),
+            ("batchnorm", False), ("patience", None), ("val_fraction", 0.1), ("limit", None),
+            ("drop_last", False)))
+
+
 def cmd_train(args) -> dict:
+    if args.model == "cnn":
+        return cmd_train_cnn(args)
+    if _cats_recipe_applies(args):
+        from .recipes.cats import run_cli
+        return run_cli(args)
     if args.dataset == "mnist":
         from .recipes import mnist
         return mnist.run_cli(args)
@@ -278,6 +296,24 @@ def cmd_train(args) -> dict:
     }
 
 
+def cmd_train_cnn(args) -> dict:
+    """``dlfs train mnist --model cnn``: the recipe of :mod:`dlfs.recipes.mnist_cnn`."""
+    from .recipes.mnist_cnn import train_mnist_cnn
+
+    if args.dataset != "mnist":
+        args.subparser.error("--model cnn is for mnist only")
+    result = train_mnist_cnn(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             limit=args.limit, seed=args.seed, progress=False if args.quiet
+                             else None)
+    model = result.pop("model")
+    result.pop("history")
+    if args.save:
+        save_model(model, args.save, input_shape=(1, 28, 28))
+        args.saved_to = args.save
+    return {"command": "train", "dataset": "mnist", "model": "cnn", **result,
+            "saved": args.save}
+
+
 def _model_input_shape(model) -> tuple[int, ...] | None:
     """The recorded input shape, or for older files the first layer's ``n_in``."""
     if getattr(model, "input_shape", None) is not None:
@@ -296,6 +332,10 @@ def cmd_evaluate(args) -> dict:
     n_out = 1 if n_classes == 2 else n_classes
     input_shape = _model_input_shape(model)
     X = None if input_shape is None else arrange_inputs(images, input_shape)
+    if X is None and args.dataset == "cats" and input_shape is not None and len(input_shape) == 1:
+        from .recipes.cats import pooled_test_set      # a model of the cats recipe
+        pooled = pooled_test_set(input_shape[0])
+        X = None if pooled is None else pooled[0]
     out_shape = None
     if X is not None:
         dtype = next(iter(model.state().values()), np.empty(0, np.float32)).dtype

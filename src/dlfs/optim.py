@@ -32,7 +32,13 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
     def step(self, params: ParamTriples) -> None:
-        """Update every parameter in place from its gradient."""
+        r"""Update every parameter in place from its gradient.
+
+        With ``weight_decay`` :math:`\lambda`, weight matrices get the L2
+        gradient :math:`\lambda w` added first.
+
+        Implements :eq:`eq-reg-l2`.
+        """
         for name, param, grad in params:
             if self.weight_decay and param.ndim >= 2:
                 grad = grad + self.weight_decay * param    # a copy: never alter grads
@@ -82,6 +88,8 @@ class Momentum(Optimizer):
     :math:`v \leftarrow \mu v - \eta g`, then :math:`w \leftarrow w + v`
     (classic) or :math:`w \leftarrow w + \mu v - \eta g` (Nesterov, in the
     form of Bengio et al. (2013), which only needs the gradient at :math:`w`).
+
+    Implements :eq:`eq-opt-momentum` and :eq:`eq-opt-nesterov`.
     """
 
     def __init__(self, lr: float, momentum: float = 0.9, *, nesterov: bool = False,
@@ -106,7 +114,10 @@ class Momentum(Optimizer):
 
 
 class RMSProp(Optimizer):
-    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`."""
+    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`.
+
+    Implements :eq:`eq-opt-rmsprop`.
+    """
 
     def __init__(self, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8, *,
                  weight_decay: float = 0.0) -> None:
@@ -139,6 +150,8 @@ class Adam(Optimizer):
 
     ``t`` counts calls to :meth:`step` over the optimiser's whole life (not per
     epoch), so the bias correction fades out once and for all.
+
+    Implements :eq:`eq-opt-adam`, in the folded form :eq:`eq-opt-adam-folded`.
     """
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
@@ -188,3 +201,48 @@ def make_optimizer(name: str, lr: float, *, weight_decay: float = 0.0) -> Optimi
     if name == "nesterov":
         return Momentum(lr, nesterov=True, weight_decay=weight_decay)
     return OPTIMIZERS[name](lr, weight_decay=weight_decay)
+
+
+class AdamW(Adam):
+    r"""Adam with *decoupled* weight decay (Loshchilov & Hutter, 2019).
+
+    The decay shrinks the weights directly instead of entering the gradient,
+    so Adam's per-coordinate scaling never touches it:
+
+    .. math::
+        w \leftarrow (1 - \eta\lambda)\, w
+        - \eta\, \frac{\hat m}{\sqrt{\hat v} + \epsilon} .
+
+    As in :class:`Optimizer`, only weight matrices (``ndim >= 2``) decay.
+    With ``weight_decay=0`` this is exactly :class:`Adam`.
+
+    Implements :eq:`eq-reg-adamw`.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta`.
+    beta1, beta2 : float in [0, 1)
+        Decay rates of the first and second moment estimates.
+    eps : float
+        Added to :math:`\sqrt{\hat v}` for numerical safety.
+    weight_decay : float
+        Decay rate :math:`\lambda` per unit learning rate (PyTorch's convention).
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, *, weight_decay: float = 0.01) -> None:
+        super().__init__(lr, beta1, beta2, eps, weight_decay=weight_decay)
+
+    def step(self, params: ParamTriples) -> None:
+        self.t += 1
+        for name, param, grad in params:
+            if self.weight_decay and param.ndim >= 2:
+                param *= param.dtype.type(1.0 - self.lr * self.weight_decay)
+            self.update(name, param, grad)
+
+    def __repr__(self):
+        return f"AdamW(lr={self.lr:g}, weight_decay={self.weight_decay:g})"
+
+
+OPTIMIZERS["adamw"] = AdamW

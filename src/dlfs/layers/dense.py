@@ -54,7 +54,10 @@ class Dense(Layer):
         return out
 
     def _backward(self, grad_out, input_grad):
-        """``grad_out`` (n_samples, n_out) -> dW = X^T G, db = sum of rows, dX = G W^T."""
+        """``grad_out`` (n_samples, n_out) -> dW = X^T G, db = sum of rows, dX = G W^T.
+
+        Implements :eq:`eq-bp-dense-w`, :eq:`eq-bp-dense-b` and :eq:`eq-bp-dense-x`.
+        """
         # Write into the existing arrays: optimisers may hold references to them.
         np.matmul(self.x.T, grad_out, out=self.grads["W"])
         np.sum(grad_out, axis=0, out=self.grads["b"])
