@@ -226,17 +226,17 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
     best_state, since_best = None, 0
     start = time.perf_counter()
     for epoch in range(recipe.epochs):
-        optimizer.lr = schedule(epoch)
-        X = data.X_train
-        if recipe.shift:
-            X = random_shift(X, recipe.shift, rng)
-        # One epoch at a time, so every epoch sees freshly shifted images.
-        try:
+        try:                                        # errors name the epoch of the whole run
+            optimizer.lr = schedule(epoch)
+            X = data.X_train
+            if recipe.shift:
+                X = random_shift(X, recipe.shift, rng)
+            # One epoch at a time, so every epoch sees freshly shifted images.
             h = fit(model, loss, optimizer, X, data.y_train, epochs=1,
                     batch_size=recipe.batch_size, validation=(data.X_val, data.y_val),
                     seed=int(rng.integers(2**31)), progress=progress,
                     drop_last=recipe.drop_last)
-        except TrainingInterrupted:                 # count epochs of the whole run
+        except KeyboardInterrupt:                   # Ctrl-C, in fit or between epochs
             raise TrainingInterrupted(epoch + 1, recipe.epochs, history) from None
         except TrainingDiverged as err:
             raise TrainingDiverged(epoch + 1, err.lr, err.loss, err.initial_loss, 1e3) \
