@@ -116,3 +116,17 @@ def test_flip_horizontal_grayscale():
 def test_flip_horizontal_rejects_bad_input(bad, error):
     with pytest.raises(error):
         flip_horizontal(bad)
+
+
+# -- blas_threads ------------------------------------------------------------------
+def test_blas_threads_sets_and_restores_the_thread_count():
+    from dlfs._blas import blas_threads, current_blas_threads
+
+    before = current_blas_threads()
+    with blas_threads(1):
+        inside = current_blas_threads()
+        a = np.ones((64, 64))
+        np.testing.assert_array_equal(a @ a, 64.0)      # products still work
+    assert current_blas_threads() == before
+    if before is not None:                              # NumPy's OpenBLAS was found
+        assert inside == 1

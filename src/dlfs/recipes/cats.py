@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._blas import blas_threads
 from .._checks import check_positive
 from ..data.transforms import flip_horizontal, standardise, train_val_split
 from ..layers import Dense
@@ -159,6 +160,10 @@ def train(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *, seed: i
     with the training statistics, which are folded into the returned model,
     so ``model.predict(features(images, config.pool))`` gives logits.
     ``validation`` (images, labels) is evaluated after every epoch.
+
+    Training uses one BLAS thread (``dlfs._blas.blas_threads``): the
+    matrices are small, and the result is then the same on every machine
+    whatever its number of cores.
     """
     if config.flip:
         images = np.concatenate([images, flip_horizontal(images)])
@@ -171,15 +176,17 @@ def train(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *, seed: i
         X_val, _, _ = standardise(features(validation[0], config.pool), mean, std)
         val = (X_val, validation[1].reshape(-1, 1).astype(np.float32))
     model = build_model(config, X.shape[1], seed)
-    history = fit(model, BinaryCrossEntropy(from_logits=True), make_optimizer(config), X, y,
-                  epochs=config.epochs, batch_size=config.batch_size, validation=val,
-                  seed=seed, progress=False)
+    with blas_threads(1):       # small matrices: faster, and independent of the core count
+        history = fit(model, BinaryCrossEntropy(from_logits=True), make_optimizer(config), X,
+                      y, epochs=config.epochs, batch_size=config.batch_size, validation=val,
+                      seed=seed, progress=False)
     return fold_standardisation(model, mean, std), history
 
 
 def predict_proba(model: Sequential, images: np.ndarray, pool: int) -> np.ndarray:
     """Probability of "cat" for every picture, shape (n_samples,)."""
-    logits = model.predict(features(images, pool)).ravel().astype(np.float64)
+    with blas_threads(1):
+        logits = model.predict(features(images, pool)).ravel().astype(np.float64)
     return 1.0 / (1.0 + np.exp(-logits))
 
 
@@ -249,6 +256,7 @@ def select(scores: dict[str, np.ndarray]) -> str:
 
 #: The candidate :func:`select` picks in the chapter (checked there by an assert).
 RECIPE_NAME = "wide 4x4 flips dropout xavier"
+#: The selected configuration, ``CANDIDATES[RECIPE_NAME]``.
 RECIPE: CatsConfig = CANDIDATES[RECIPE_NAME]
 
 
