@@ -168,7 +168,7 @@ def test_make_optimizer_builds_each_kind():
 
 
 def test_make_optimizer_refuses_unknown_names():
-    with pytest.raises(ValueError, match=r"unknown optimizer 'adagrad'; choose one of: adam, "
+    with pytest.raises(ValueError, match=r"unknown optimizer 'adagrad'; choose one of: adam, adamw, "
                                          r"momentum, nesterov, rmsprop, sgd"):
         make_optimizer("adagrad", 0.1)
 

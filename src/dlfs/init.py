@@ -70,7 +70,10 @@ def normal(shape, rng, dtype=np.float32, std=0.01):
 
 
 def xavier_normal(shape, rng, dtype=np.float32):
-    r""":math:`\mathcal N(0, 2/(n_\text{in}+n_\text{out}))`; ``shape`` 2-D or a kernel."""
+    r""":math:`\mathcal N(0, 2/(n_\text{in}+n_\text{out}))`; ``shape`` 2-D or a kernel.
+
+    Implements :eq:`eq-init-xavier`.
+    """
     fan_in, fan_out = fan_in_fan_out(shape)
     return (np.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)).astype(dtype)
 
@@ -79,6 +82,8 @@ def xavier_uniform(shape, rng, dtype=np.float32):
     r""":math:`\mathcal U(-a, a)`, :math:`a = \sqrt{6/(n_\text{in}+n_\text{out})}`.
 
     ``shape`` 2-D or a kernel.
+
+    Implements :eq:`eq-init-xavier` (uniform form).
     """
     fan_in, fan_out = fan_in_fan_out(shape)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
@@ -86,7 +91,10 @@ def xavier_uniform(shape, rng, dtype=np.float32):
 
 
 def he(shape, rng, dtype=np.float32):
-    r""":math:`\mathcal N(0, 2/n_\text{in})`; ``shape`` 2-D or a kernel."""
+    r""":math:`\mathcal N(0, 2/n_\text{in})`; ``shape`` 2-D or a kernel.
+
+    Implements :eq:`eq-init-he`.
+    """
     fan_in, _ = fan_in_fan_out(shape)
     return (np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)).astype(dtype)
 

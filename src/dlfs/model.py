@@ -71,7 +71,10 @@ class Sequential:
         return tuple(input_shape)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Output of the last layer for ``x`` of shape ``(n_samples, *input_shape)``."""
+        """Output of the last layer for ``x`` of shape ``(n_samples, *input_shape)``.
+
+        Implements :eq:`eq-net-forward`.
+        """
         if (self.input_shape is not None and isinstance(x, np.ndarray)
                 and x.shape[1:] != self.input_shape):
             raise ValueError(f"the model takes samples of shape {self.input_shape}, "
@@ -92,6 +95,10 @@ class Sequential:
             Return ``dL/dX``, shape of the forward input.  By default (False)
             the gradient below the lowest layer with parameters is not
             computed, and None is returned: training does not need it.
+
+        Notes
+        -----
+        Implements :eq:`eq-bp-recursion`.
         """
         first = 0 if input_grad else next(
             (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))

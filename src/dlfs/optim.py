@@ -32,7 +32,13 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
     def step(self, params: ParamTriples) -> None:
-        """Update every parameter in place from its gradient."""
+        r"""Update every parameter in place from its gradient.
+
+        With ``weight_decay`` :math:`\lambda`, weight matrices get the L2
+        gradient :math:`\lambda w` added first.
+
+        Implements :eq:`eq-reg-l2`.
+        """
         for name, param, grad in params:
             if self.weight_decay and param.ndim >= 2:
                 grad = grad + self.weight_decay * param    # a copy: never alter grads
@@ -50,7 +56,11 @@ class Optimizer:
         raise NotImplementedError
 
     def _slots(self, name: str, param: np.ndarray, *slots: str) -> list[np.ndarray]:
-        """Per-parameter state arrays, created as zeros on first use."""
+        """Per-parameter state arrays, created as zeros on first use.
+
+        ``"scratch"`` is working memory for one update (reused every step, so
+        updates allocate no temporaries), not state.
+        """
         if name not in self.state:
             self.state[name] = {s: np.zeros_like(param) for s in slots}
         return [self.state[name][s] for s in slots]
@@ -67,7 +77,9 @@ class SGD(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        param -= self.lr * grad
+        (scratch,) = self._slots(name, param, "scratch")
+        np.multiply(grad, self.lr, out=scratch)     # in place: no new array per step
+        param -= scratch
 
 
 class Momentum(Optimizer):
@@ -76,6 +88,8 @@ class Momentum(Optimizer):
     :math:`v \leftarrow \mu v - \eta g`, then :math:`w \leftarrow w + v`
     (classic) or :math:`w \leftarrow w + \mu v - \eta g` (Nesterov, in the
     form of Bengio et al. (2013), which only needs the gradient at :math:`w`).
+
+    Implements :eq:`eq-opt-momentum` and :eq:`eq-opt-nesterov`.
     """
 
     def __init__(self, lr: float, momentum: float = 0.9, *, nesterov: bool = False,
@@ -87,17 +101,23 @@ class Momentum(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        (v,) = self._slots(name, param, "velocity")
+        v, scratch = self._slots(name, param, "velocity", "scratch")
+        np.multiply(grad, self.lr, out=scratch)     # scratch = lr g
         v *= self.momentum
-        v -= self.lr * grad
-        if self.nesterov:
-            param += self.momentum * v - self.lr * grad
+        v -= scratch
+        if self.nesterov:                           # w += mu v - lr g
+            param -= scratch
+            np.multiply(v, self.momentum, out=scratch)
+            param += scratch
         else:
             param += v
 
 
 class RMSProp(Optimizer):
-    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`."""
+    r""":math:`s \leftarrow \rho s + (1-\rho) g^2`, :math:`w \leftarrow w - \eta\, g / (\sqrt{s} + \epsilon)`.
+
+    Implements :eq:`eq-opt-rmsprop`.
+    """
 
     def __init__(self, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8, *,
                  weight_decay: float = 0.0) -> None:
@@ -108,10 +128,16 @@ class RMSProp(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        (s,) = self._slots(name, param, "sq_avg")
+        s, scratch = self._slots(name, param, "sq_avg", "scratch")
         s *= self.rho
-        s += (1 - self.rho) * grad * grad
-        param -= self.lr * grad / (np.sqrt(s) + self.eps)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.rho
+        s += scratch
+        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        scratch += self.eps
+        np.divide(grad, scratch, out=scratch)
+        scratch *= self.lr
+        param -= scratch
 
 
 class Adam(Optimizer):
@@ -124,6 +150,8 @@ class Adam(Optimizer):
 
     ``t`` counts calls to :meth:`step` over the optimiser's whole life (not per
     epoch), so the bias correction fades out once and for all.
+
+    Implements :eq:`eq-opt-adam`, in the folded form :eq:`eq-opt-adam-folded`.
     """
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
@@ -142,16 +170,25 @@ class Adam(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        m, v = self._slots(name, param, "m", "v")
+        # Every operation writes into an existing array (out=, *=, +=): a step
+        # allocates nothing, and each pass over the parameter is a plain loop.
+        m, v, scratch = self._slots(name, param, "m", "v", "scratch")
         b1, b2 = self.beta1, self.beta2
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * grad * grad
-        # Fold both bias corrections into the step size: one scalar, no temporaries.
+        m *= b1                                     # m = b1 m + (1 - b1) g
+        np.multiply(grad, 1 - b1, out=scratch)
+        m += scratch
+        v *= b2                                     # v = b2 v + (1 - b2) g^2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - b2
+        v += scratch
+        # Fold both bias corrections into the step size and epsilon: two scalars.
         step_size = float(self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t))
         eps_hat = float(self.eps * np.sqrt(1 - b2 ** self.t))
-        param -= step_size * m / (np.sqrt(v) + eps_hat)
+        np.sqrt(v, out=scratch)                     # w -= step m / (sqrt(v) + eps_hat)
+        scratch += eps_hat
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        param -= scratch
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum,
@@ -164,3 +201,48 @@ def make_optimizer(name: str, lr: float, *, weight_decay: float = 0.0) -> Optimi
     if name == "nesterov":
         return Momentum(lr, nesterov=True, weight_decay=weight_decay)
     return OPTIMIZERS[name](lr, weight_decay=weight_decay)
+
+
+class AdamW(Adam):
+    r"""Adam with *decoupled* weight decay (Loshchilov & Hutter, 2019).
+
+    The decay shrinks the weights directly instead of entering the gradient,
+    so Adam's per-coordinate scaling never touches it:
+
+    .. math::
+        w \leftarrow (1 - \eta\lambda)\, w
+        - \eta\, \frac{\hat m}{\sqrt{\hat v} + \epsilon} .
+
+    As in :class:`Optimizer`, only weight matrices (``ndim >= 2``) decay.
+    With ``weight_decay=0`` this is exactly :class:`Adam`.
+
+    Implements :eq:`eq-reg-adamw`.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta`.
+    beta1, beta2 : float in [0, 1)
+        Decay rates of the first and second moment estimates.
+    eps : float
+        Added to :math:`\sqrt{\hat v}` for numerical safety.
+    weight_decay : float
+        Decay rate :math:`\lambda` per unit learning rate (PyTorch's convention).
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, *, weight_decay: float = 0.01) -> None:
+        super().__init__(lr, beta1, beta2, eps, weight_decay=weight_decay)
+
+    def step(self, params: ParamTriples) -> None:
+        self.t += 1
+        for name, param, grad in params:
+            if self.weight_decay and param.ndim >= 2:
+                param *= param.dtype.type(1.0 - self.lr * self.weight_decay)
+            self.update(name, param, grad)
+
+    def __repr__(self):
+        return f"AdamW(lr={self.lr:g}, weight_decay={self.weight_decay:g})"
+
+
+OPTIMIZERS["adamw"] = AdamW

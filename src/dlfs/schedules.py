@@ -26,7 +26,10 @@ class Constant(Schedule):
 
 
 class StepDecay(Schedule):
-    r""":math:`\eta_t = \eta_0 \cdot \text{factor}^{\lfloor t / \text{every} \rfloor}`."""
+    r""":math:`\eta_t = \eta_0 \cdot \text{factor}^{\lfloor t / \text{every} \rfloor}`.
+
+    Implements :eq:`eq-opt-schedules` (step).
+    """
 
     def __init__(self, lr0: float, factor: float = 0.5, every: int = 10) -> None:
         super().__init__(lr0)
@@ -38,7 +41,10 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
-    r""":math:`\eta_t = \eta_0 e^{-k t}`."""
+    r""":math:`\eta_t = \eta_0 e^{-k t}`.
+
+    Implements :eq:`eq-opt-schedules` (exponential).
+    """
 
     def __init__(self, lr0: float, rate: float = 0.05) -> None:
         super().__init__(lr0)
@@ -49,7 +55,10 @@ class ExponentialDecay(Schedule):
 
 
 class InverseTimeDecay(Schedule):
-    r""":math:`\eta_t = \eta_0 / (1 + k t)`."""
+    r""":math:`\eta_t = \eta_0 / (1 + k t)`.
+
+    Implements :eq:`eq-opt-schedules` (inverse time).
+    """
 
     def __init__(self, lr0: float, rate: float = 0.1) -> None:
         super().__init__(lr0)
@@ -57,3 +66,51 @@ class InverseTimeDecay(Schedule):
 
     def __call__(self, epoch):
         return self.lr0 / (1.0 + self.rate * epoch)
+
+
+class WarmupCosine(Schedule):
+    r"""Linear warm-up for ``warmup`` epochs, then a half cosine down to ``lr_min``.
+
+    .. math::
+        \eta_t = \begin{cases}
+        \eta_0\, (t + 1) / W, & t < W, \\
+        \eta_\text{min} + \tfrac12 (\eta_0 - \eta_\text{min})
+        \bigl(1 + \cos\bigl(\pi\, \tfrac{t - W}{T - W}\bigr)\bigr), & W \le t < T, \\
+        \eta_\text{min}, & t \ge T,
+        \end{cases}
+
+    with :math:`W` = ``warmup`` and :math:`T` = ``total`` epochs.
+
+    Implements :eq:`eq-opt-warmup-cosine`.
+
+    Parameters
+    ----------
+    lr0 : float
+        Peak learning rate :math:`\eta_0`, reached in epoch ``warmup - 1``
+        (in epoch 0 when ``warmup`` is 0).
+    total : int
+        Number of epochs of the whole run; from epoch ``total`` on the rate
+        stays at ``lr_min``.
+    warmup : int
+        Number of warm-up epochs, ``0 <= warmup < total``.
+    lr_min : float
+        Final learning rate, ``0 <= lr_min <= lr0``.
+    """
+
+    def __init__(self, lr0: float, total: int, warmup: int = 0, lr_min: float = 0.0) -> None:
+        super().__init__(lr0)
+        self.total = int(check_positive(total, "total", integer=True))
+        self.warmup = int(check_positive(warmup, "warmup", integer=True, allow_zero=True))
+        if self.warmup >= self.total:
+            raise ValueError(f"warmup ({warmup}) must be smaller than total ({total})")
+        self.lr_min = float(check_positive(lr_min, "lr_min", allow_zero=True))
+        if self.lr_min > self.lr0:
+            raise ValueError(f"lr_min ({lr_min}) must not exceed lr0 ({lr0})")
+
+    def __call__(self, epoch):
+        if epoch < self.warmup:
+            return self.lr0 * (epoch + 1) / self.warmup
+        if epoch >= self.total:
+            return self.lr_min
+        progress = (epoch - self.warmup) / (self.total - self.warmup)
+        return self.lr_min + 0.5 * (self.lr0 - self.lr_min) * (1.0 + math.cos(math.pi * progress))

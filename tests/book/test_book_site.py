@@ -102,7 +102,7 @@ def test_every_number_is_computed(html_dir):
     page = (html_dir / "book" / "single_neuron.html").read_text(encoding="utf-8")
     assert page.count('class="pasted-text"') >= 10
     text = text_of(html_dir / "book" / "single_neuron.html")
-    assert re.search(r"right \d+\.\d% of the\s+time", text), "test accuracy not pasted"
+    assert re.search(r"right\s+\d+\.\d% of the\s+time", text), "test accuracy not pasted"
 
 
 def _pyobjects() -> list[tuple[str, str, str]]:

@@ -10,10 +10,12 @@ is explained in :mod:`dlfs.data.fetch` and ``datasets/README.md``.
 from .cats import load_cats
 from .fetch import DatasetError
 from .mnist import load_mnist
-from .transforms import one_hot, split_sizes, standardise, to_float, train_val_split
+from .transforms import (flip_horizontal, one_hot, split_sizes, standardise, to_float,
+                         train_val_split)
 
 __all__ = [
     "DatasetError",
+    "flip_horizontal",
     "load_cats",
     "load_mnist",
     "one_hot",

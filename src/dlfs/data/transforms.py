@@ -4,6 +4,7 @@
 * :func:`one_hot` turns class labels into indicator rows.
 * :func:`to_float` scales uint8 pixels to [0, 1] and flattens each image.
 * :func:`standardise` centres and scales features with *training* statistics.
+* :func:`flip_horizontal` mirrors images left to right (data augmentation).
 """
 from __future__ import annotations
 
@@ -119,6 +120,8 @@ def one_hot(y, n_classes, dtype=np.float32):
 def to_float(images, dtype=np.float32, flatten=True):
     """Scale uint8 pixels to floats in [0, 1].
 
+    Implements :eq:`eq-mnist-scale`.
+
     Parameters
     ----------
     images : ndarray of shape (n_samples, ...), dtype uint8
@@ -232,3 +235,31 @@ def split_sizes(n_samples, val_fraction):
         raise ValueError(f"val_fraction={val_fraction} of {n_samples} samples leaves "
                          f"{'no validation' if n_val == 0 else 'no training'} samples")
     return n_samples - n_val, n_val
+
+
+def flip_horizontal(images):
+    """Mirror images left to right (the simplest data augmentation).
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, height, width) or (n_samples, height, width, channels)
+        Any dtype (raw uint8 pixels or floats).
+
+    Returns
+    -------
+    flipped : ndarray of the same shape and dtype
+        A new array with ``flipped[i, r, c] == images[i, r, width - 1 - c]``.
+
+    Raises
+    ------
+    TypeError
+        If ``images`` is not an ndarray.
+    ValueError
+        If ``images`` is not a batch of 2-D (optionally multi-channel) images.
+    """
+    if not isinstance(images, np.ndarray):
+        raise TypeError(f"images must be a numpy.ndarray, got {type(images).__name__}")
+    if images.ndim not in (3, 4):
+        raise ValueError("images must have shape (n_samples, height, width[, channels]), "
+                         f"got {images.shape}; flatten after flipping, not before")
+    return images[:, :, ::-1].copy()

@@ -29,7 +29,10 @@ class Elementwise(Layer, register=False):
         return self.f(x)
 
     def _backward(self, grad_out, input_grad):
-        r"""``dL/dz = dL/da * f'(z)``, elementwise, the shape of ``z``."""
+        r"""``dL/dz = dL/da * f'(z)``, elementwise, the shape of ``z``.
+
+        Implements :eq:`eq-bp-elementwise`.
+        """
         return grad_out * self.df(self.z)
 
 
@@ -89,7 +92,7 @@ class Softmax(Layer):
     def _backward(self, grad_out, input_grad):
         r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes).
 
-        Implements :eq:`eq-loss-softmax-vjp`.
+        Implements :eq:`eq-loss-softmax-vjp` (:eq:`eq-bp-softmax` in matrix form).
         """
         s = self.s
         return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))

@@ -38,6 +38,9 @@ class BatchNorm(Layer):
 
     Shapes: X of shape (n_samples, C) or (n_samples, C, ...), e.g. NCHW, in and
     out; gamma, beta, running_mean, running_var of shape (C,).
+
+    Implements :eq:`eq-reg-bn-forward`, :eq:`eq-reg-bn-backward` and
+    :eq:`eq-reg-bn-running`.
     """
 
     input_ndim = range(2, 33)

@@ -21,6 +21,8 @@ class Dropout(Layer):
         Source of the masks.
 
     Shapes: X of shape (n_samples, ...) in, the same shape out.
+
+    Implements :eq:`eq-reg-dropout`.
     """
 
     input_ndim = range(2, 33)

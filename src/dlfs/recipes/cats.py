@@ -1,0 +1,328 @@
+"""The cat / non-cat case study: candidate models, selection on validation data, the recipe.
+
+The chapter "Case study: cat vs non-cat" compares the :data:`CANDIDATES` on
+stratified validation splits of the 209 training images
+(:func:`validation_accuracy`), picks the one with the highest mean
+validation accuracy, and records it here as :data:`RECIPE`.  The test images
+are used once, by :func:`train_final` / :func:`run_cli`, to report the chosen
+model's accuracy.
+
+Features: every picture is average-pooled by a factor ``pool`` (64x64 RGB
+pixels -> (64/pool)^2 * 3 numbers in [0, 1]), flattened, and standardised
+with the statistics of the training images; the standardisation is folded
+into the first dense layer after training (:func:`fold_standardisation`), so
+the saved model maps pooled pixels to a logit by itself.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .._blas import blas_threads
+from .._checks import check_positive
+from ..data.transforms import flip_horizontal, standardise, train_val_split
+from ..layers import Dense
+from ..losses import BinaryCrossEntropy
+from ..model import Sequential, mlp
+from ..optim import SGD, Adam, AdamW, Momentum, Optimizer
+from ..train import History, fit
+
+#: Share of the 209 training images held out in each validation split.
+VAL_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class CatsConfig:
+    """Every choice that defines a cat/non-cat model and how it is trained.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Hidden layer sizes; ``()`` is logistic regression.
+    pool : int
+        Average-pooling factor of the 64x64 pictures (1, 2, 4, 8, 16...).
+    init : str
+        Weight initialiser of the hidden layers (see :mod:`dlfs.init`).
+    optimizer : str
+        ``"adam"``, ``"adamw"``, ``"sgd"`` or ``"momentum"`` (0.9).
+    lr : float
+    weight_decay : float
+        Decoupled for ``"adamw"``, an L2 penalty otherwise.
+    dropout : float
+        Dropout probability after every hidden activation.
+    flip : bool
+        Train on every picture and its mirror image.
+    epochs, batch_size : int
+    """
+
+    hidden: tuple[int, ...] = ()
+    pool: int = 1
+    init: str = "he"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+    flip: bool = False
+    epochs: int = 100
+    batch_size: int = 32
+
+    def describe(self) -> str:
+        """One line for tables: architecture, resolution and the non-default choices."""
+        side = 64 // self.pool
+        net = ("logistic regression" if not self.hidden
+               else "MLP " + "-".join(map(str, self.hidden)))
+        extra = []
+        if self.init != "he":
+            extra.append(f"{self.init} init")
+        if self.optimizer != "adam" or self.lr != 1e-3:
+            extra.append(f"{self.optimizer} lr {self.lr:g}")
+        if self.weight_decay:
+            extra.append(f"wd {self.weight_decay:g}")
+        if self.dropout:
+            extra.append(f"dropout {self.dropout:g}")
+        if self.flip:
+            extra.append("flips")
+        return f"{net}, {side}x{side}" + (", " + ", ".join(extra) if extra else "")
+
+
+def features(images: np.ndarray, pool: int = 1) -> np.ndarray:
+    """Average-pool uint8 pictures by ``pool`` and flatten them to float32 rows in [0, 1].
+
+    Parameters
+    ----------
+    images : ndarray of shape (n_samples, 64, 64, 3), dtype uint8
+    pool : int
+        Must divide 64.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, (64 // pool) ** 2 * 3), dtype float32
+
+    Implements :eq:`eq-cats-pool`.
+    """
+    check_positive(pool, "pool", integer=True)
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
+        raise TypeError("images must be a uint8 array of shape (n_samples, height, width, 3)")
+    n, h, w, c = images.shape
+    if h % pool or w % pool:
+        raise ValueError(f"pool={pool} must divide the image size {h}x{w}")
+    x = images.reshape(n, h // pool, pool, w // pool, pool, c).mean(axis=(2, 4))
+    return (x.reshape(n, -1) / 255.0).astype(np.float32)
+
+
+def make_optimizer(config: CatsConfig) -> Optimizer:
+    """The optimiser a configuration asks for."""
+    kind, lr, wd = config.optimizer, config.lr, config.weight_decay
+    if kind == "adam":
+        return Adam(lr, weight_decay=wd)
+    if kind == "adamw":
+        return AdamW(lr, weight_decay=wd)
+    if kind == "sgd":
+        return SGD(lr, weight_decay=wd)
+    if kind == "momentum":
+        return Momentum(lr, momentum=0.9, weight_decay=wd)
+    raise ValueError(f"unknown optimizer {kind!r}")
+
+
+def build_model(config: CatsConfig, n_features: int, seed: int) -> Sequential:
+    """The network of ``config`` for ``n_features`` inputs, one logit out."""
+    return mlp([n_features, *config.hidden, 1], init=config.init, dropout=config.dropout,
+               rng=np.random.default_rng(seed))
+
+
+def fold_standardisation(model: Sequential, mean: np.ndarray, std: np.ndarray) -> Sequential:
+    """Make the first Dense layer absorb ``(x - mean) / std``, in place.
+
+    ``((x - m) / s) W + b = x (W / s[:, None]) + (b - (m / s) W)``, so the
+    model then takes unstandardised features.
+
+    Implements :eq:`eq-cats-fold`.
+    """
+    first = model.layers[0]
+    if not isinstance(first, Dense):
+        raise TypeError("the first layer must be Dense")
+    W, b = first.params["W"], first.params["b"]
+    scaled = W / std.reshape(-1, 1)
+    b -= (mean.reshape(1, -1) @ scaled).ravel().astype(b.dtype)
+    W[...] = scaled
+    return model
+
+
+def train(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
+          validation: tuple[np.ndarray, np.ndarray] | None = None
+          ) -> tuple[Sequential, History]:
+    """Train ``config`` on uint8 ``images`` with 0/1 ``labels``.
+
+    Flipped copies are added when ``config.flip``; features are standardised
+    with the training statistics, which are folded into the returned model,
+    so ``model.predict(features(images, config.pool))`` gives logits.
+    ``validation`` (images, labels) is evaluated after every epoch.
+
+    Training uses one BLAS thread (``dlfs._blas.blas_threads``): the
+    matrices are small, and the result is then the same on every machine
+    whatever its number of cores.
+    """
+    if config.flip:
+        images = np.concatenate([images, flip_horizontal(images)])
+        labels = np.concatenate([labels, labels])
+    X = features(images, config.pool)
+    X, mean, std = standardise(X)
+    y = labels.reshape(-1, 1).astype(np.float32)
+    val = None
+    if validation is not None:
+        X_val, _, _ = standardise(features(validation[0], config.pool), mean, std)
+        val = (X_val, validation[1].reshape(-1, 1).astype(np.float32))
+    model = build_model(config, X.shape[1], seed)
+    with blas_threads(1):       # small matrices: faster, and independent of the core count
+        history = fit(model, BinaryCrossEntropy(from_logits=True), make_optimizer(config), X,
+                      y, epochs=config.epochs, batch_size=config.batch_size, validation=val,
+                      seed=seed, progress=False)
+    return fold_standardisation(model, mean, std), history
+
+
+def predict_proba(model: Sequential, images: np.ndarray, pool: int) -> np.ndarray:
+    """Probability of "cat" for every picture, shape (n_samples,)."""
+    with blas_threads(1):
+        logits = model.predict(features(images, pool)).ravel().astype(np.float64)
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def accuracy(model: Sequential, images: np.ndarray, labels: np.ndarray, pool: int) -> float:
+    """Share of pictures whose predicted class (p > 1/2) is the label."""
+    return float(np.mean((predict_proba(model, images, pool) > 0.5) == (labels == 1)))
+
+
+def validation_accuracy(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
+                        splits: int = 5, histories: list | None = None) -> np.ndarray:
+    """Validation accuracy of ``config`` on ``splits`` stratified splits of the training images.
+
+    Split ``k`` holds out :data:`VAL_FRACTION` of every class, chosen with
+    seed ``k``, and trains with seed ``k``.  Only training images are used.
+    If ``histories`` is a list, the :class:`~dlfs.train.History` of every
+    split (with per-epoch validation loss and accuracy) is appended to it.
+
+    Returns
+    -------
+    ndarray of shape (splits,)
+    """
+    accs = []
+    for k in range(splits):
+        x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION, seed=k)
+        model, history = train(config, x_tr, y_tr, seed=k,
+                               validation=None if histories is None else (x_val, y_val))
+        if histories is not None:
+            histories.append(history)
+        accs.append(accuracy(model, x_val, y_val, config.pool))
+    return np.array(accs)
+
+
+#: The models the chapter compares, by name, in the order of the chapter's table.
+#: Each differs from an earlier one in one or two choices.
+CANDIDATES: dict[str, CatsConfig] = {
+    "logistic 64x64": CatsConfig(),
+    "two-layer 64x64": CatsConfig(hidden=(7,)),
+    "deep 64x64": CatsConfig(hidden=(20, 7, 5)),
+    "logistic 8x8": CatsConfig(pool=8),
+    "two-layer 8x8": CatsConfig(hidden=(64,), pool=8),
+    "two-layer 4x4": CatsConfig(hidden=(64,), pool=16),
+    "deep 4x4": CatsConfig(hidden=(64, 32, 16), pool=16),
+    "two-layer 4x4 flips": CatsConfig(hidden=(64,), pool=16, flip=True),
+    "wide 4x4 flips dropout": CatsConfig(hidden=(128,), pool=16, flip=True, dropout=0.5),
+    "wide 4x4 flips dropout xavier": CatsConfig(hidden=(128,), pool=16, flip=True,
+                                                dropout=0.5, init="xavier_uniform"),
+    "wide 4x4 flips dropout momentum": CatsConfig(hidden=(128,), pool=16, flip=True,
+                                                  dropout=0.5, optimizer="momentum",
+                                                  lr=0.01),
+    "wide 4x4 flips dropout adamw": CatsConfig(hidden=(128,), pool=16, flip=True,
+                                               dropout=0.5, optimizer="adamw",
+                                               weight_decay=0.1),
+}
+
+
+def select(scores: dict[str, np.ndarray]) -> str:
+    """Name of the candidate with the highest mean validation accuracy.
+
+    Means that differ by less than ``1e-9`` count as equal, and a tie goes to
+    the candidate listed first (the simpler one, in the chapter's order).
+    """
+    if not scores:
+        raise ValueError("no candidates to select from")
+    best = max(float(np.mean(a)) for a in scores.values())
+    return next(name for name, a in scores.items() if float(np.mean(a)) >= best - 1e-9)
+
+
+#: The candidate :func:`select` picks in the chapter (checked there by an assert).
+RECIPE_NAME = "wide 4x4 flips dropout xavier"
+#: The selected configuration, ``CANDIDATES[RECIPE_NAME]``.
+RECIPE: CatsConfig = CANDIDATES[RECIPE_NAME]
+
+
+def recipe() -> CatsConfig:
+    """The selected configuration (:data:`RECIPE`)."""
+    return RECIPE
+
+
+def train_final(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
+                config: CatsConfig | None = None) -> Sequential:
+    """Train the recipe on *all* training images (the choice is already made)."""
+    model, _ = train(config or RECIPE, images, labels, seed=seed)
+    return model
+
+
+def run_cli(args) -> dict:
+    """``dlfs train cats`` without model options: train :data:`RECIPE` and test it once."""
+    from ..data import load_cats
+    from ..io import save_model
+
+    x_train, y_train, x_test, y_test, _ = load_cats()
+    config = RECIPE
+    if not args.quiet:
+        print(f"recipe: {config.describe()} ({RECIPE_NAME!r}), seed {args.seed}",
+              file=sys.stderr)
+    start = time.perf_counter()
+    model = train_final(x_train, y_train, seed=args.seed)
+    seconds = time.perf_counter() - start
+    if args.save:
+        save_model(model, args.save)
+    p = predict_proba(model, x_test, config.pool)
+    eps = 1e-12
+    test_loss = float(-np.mean(y_test * np.log(p + eps) + (1 - y_test) * np.log(1 - p + eps)))
+    return {
+        "command": "train", "dataset": "cats", "recipe": RECIPE_NAME,
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
+        "test_accuracy": float(np.mean((p > 0.5) == (y_test == 1))), "test_loss": test_loss,
+        "val_accuracy": None, "train_accuracy": accuracy(model, x_train, y_train, config.pool),
+        "train_seconds": round(seconds, 3), "epochs": config.epochs, "stopped_early": False,
+        "best_epoch": None, "n_params": model.n_params(), "hidden": list(config.hidden),
+        "optimizer": config.optimizer, "lr": config.lr, "batch_size": config.batch_size,
+        "seed": args.seed, "saved": args.save,
+    }
+
+
+def n_features(pool: int) -> int:
+    """Number of input features of a model for pooling factor ``pool``."""
+    return (64 // pool) ** 2 * 3
+
+
+def pooled_test_set(n_in: int):
+    """Test features and labels for a model with ``n_in`` inputs, or None.
+
+    Used by ``dlfs evaluate cats``: a model saved by the recipe takes pooled
+    pictures, so the pooling factor is recovered from its input size.
+    """
+    from ..data import load_cats
+
+    for pool in (1, 2, 4, 8, 16, 32):
+        if n_features(pool) == n_in:
+            _, _, x_test, y_test, _ = load_cats()
+            return features(x_test, pool), y_test
+    return None
+
+
+__all__ = ["CANDIDATES", "RECIPE", "RECIPE_NAME", "VAL_FRACTION", "CatsConfig", "accuracy",
+           "build_model", "features", "fold_standardisation", "make_optimizer", "n_features",
+           "pooled_test_set", "predict_proba", "recipe", "run_cli", "select", "train", "train_final",
+           "validation_accuracy"]

@@ -1,0 +1,119 @@
+"""dlfs.recipes.cats: pooled features, folded standardisation, training, and the CLI's recipe path.
+
+With ``$DLFS_DATA_MIRROR`` set the CLI tests use the real pictures (the recipe
+trains in about a second); otherwise the tiny files of conftest.py.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from dlfs.cli import main
+from dlfs.data import fetch
+from dlfs.data.transforms import standardise
+from dlfs.io import load_model
+from dlfs.recipes import cats as recipe
+
+
+@pytest.fixture
+def data_env(monkeypatch, tmp_path, use_case):
+    monkeypatch.setenv(fetch.DATA_DIR_ENV, str(tmp_path / "cache"))
+    return use_case
+
+
+def pictures(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
+            rng.permutation(np.arange(n) % 2).astype(np.int64))
+
+
+def test_features_average_pool_and_scale():
+    images = np.zeros((1, 64, 64, 3), np.uint8)
+    images[0, :2, :2, 0] = [[0, 255], [255, 255]]              # one 2x2 block, red
+    X = recipe.features(images, pool=2)
+    assert X.shape == (1, 32 * 32 * 3) and X.dtype == np.float32
+    assert X[0, 0] == pytest.approx(0.75) and X[0, 1] == 0.0   # red of block 0, then green
+    assert recipe.features(images, 1).shape == (1, 12288)
+    assert recipe.n_features(16) == 48 == recipe.features(images, 16).shape[1]
+
+
+@pytest.mark.parametrize("bad, pool, error", [
+    (np.zeros((2, 64, 64, 3)), 2, TypeError),                  # floats, not pixels
+    (np.zeros((2, 64, 64, 3), np.uint8), 3, ValueError),       # 3 does not divide 64
+    (np.zeros((2, 64, 64, 3), np.uint8), 0, ValueError),
+])
+def test_features_reject_bad_input(bad, pool, error):
+    with pytest.raises(error):
+        recipe.features(bad, pool)
+
+
+def test_folding_the_standardisation_keeps_the_function():
+    images, _ = pictures(20)
+    X = recipe.features(images, 8)
+    Xs, mean, std = standardise(X)
+    model = recipe.build_model(recipe.CatsConfig(hidden=(5,), pool=8), X.shape[1], seed=0)
+    before = model.predict(Xs)
+    recipe.fold_standardisation(model, mean, std)
+    np.testing.assert_allclose(model.predict(X), before, rtol=1e-4, atol=1e-4)
+
+
+def test_train_is_seeded_and_learns_the_training_set():
+    images, labels = pictures(24)
+    config = recipe.CatsConfig(hidden=(16,), pool=16, flip=True, epochs=60)
+    m1, history = recipe.train(config, images, labels, seed=3,
+                               validation=(images[:4], labels[:4]))
+    m2, _ = recipe.train(config, images, labels, seed=3)
+    assert history.epochs == 60 and len(history.val_loss) == 60
+    p = recipe.predict_proba(m1, images, config.pool)
+    assert p.shape == (24,) and np.all((0 <= p) & (p <= 1))
+    np.testing.assert_array_equal(p, recipe.predict_proba(m2, images, config.pool))
+    assert recipe.accuracy(m1, images, labels, config.pool) > 0.9
+
+
+def test_validation_accuracy_uses_one_result_per_split():
+    images, labels = pictures(30)
+    histories = []
+    accs = recipe.validation_accuracy(recipe.CatsConfig(pool=16, epochs=2), images, labels,
+                                      splits=3, histories=histories)
+    assert accs.shape == (3,) and np.all((0 <= accs) & (accs <= 1))
+    assert len(histories) == 3 and all(len(h.val_accuracy) == 2 for h in histories)
+    np.testing.assert_array_equal(       # recording histories does not change the result
+        accs, recipe.validation_accuracy(recipe.CatsConfig(pool=16, epochs=2), images, labels,
+                                         splits=3))
+
+
+def test_the_recipe_is_one_of_the_candidates():
+    assert recipe.recipe() is recipe.RECIPE == recipe.CANDIDATES[recipe.RECIPE_NAME]
+    assert all(isinstance(c.describe(), str) for c in recipe.CANDIDATES.values())
+    for config in recipe.CANDIDATES.values():
+        recipe.make_optimizer(config)                     # every optimiser name is known
+
+
+def test_cli_trains_the_recipe_and_evaluate_reproduces_its_accuracy(data_env, cats_case,
+                                                                    tmp_path, capsys):
+    data_env(cats_case)
+    params = tmp_path / "cats.npz"
+    assert main(["train", "cats", "--json", "--quiet", "--save", str(params)]) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    result = json.loads(out.out.strip().splitlines()[-1])
+    assert result["recipe"] == recipe.RECIPE_NAME
+    assert result["hidden"] == list(recipe.RECIPE.hidden)
+    assert result["n_params"] == load_model(params).n_params()
+    assert main(["evaluate", "cats", "--params", str(params), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert evaluated["test_accuracy"] == pytest.approx(result["test_accuracy"])
+
+
+def test_cli_with_model_options_keeps_the_generic_path(data_env, cats_case, capsys):
+    data_env(cats_case)
+    assert main(["train", "cats", "--hidden", "4", "--epochs", "1", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "recipe" not in result and result["hidden"] == [4]
+
+
+def test_select_takes_the_best_mean_and_breaks_ties_by_order():
+    scores = {"a": np.array([0.5, 0.7]), "b": np.array([0.7, 0.6]), "c": np.array([0.6, 0.7])}
+    assert recipe.select(scores) == "b"                  # 0.65 ties with c: b is first
+    with pytest.raises(ValueError):
+        recipe.select({})
