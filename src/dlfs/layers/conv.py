@@ -60,6 +60,10 @@ class Conv2D(Layer):
     X : (N, C_in, H, W) -> Z : (N, C_out, OH, OW) with
     ``OH = (H + 2*padding - kh) / stride + 1`` (must be an integer), same for OW;
     W : (C_out, C_in, kh, kw) (PyTorch's layout); b : (C_out,).
+
+    Implements :eq:`eq-conv-forward` and :eq:`eq-conv-im2col` (forward).
+    Implements :eq:`eq-conv-grad-b`, :eq:`eq-conv-grad-w`, :eq:`eq-conv-grad-x` and
+    :eq:`eq-conv-grad-mat` (backward).
     """
 
     input_ndim = 4
@@ -89,10 +93,7 @@ class Conv2D(Layer):
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         """``X`` (N, C_in, H, W) -> ``Z`` (N, C_out, OH, OW) as ``W_matrix @ im2col(X) + b``.
-
-        Implements :eq:`eq-conv-forward`.
-        Implements :eq:`eq-conv-im2col`.
-        """
+"""
         n = x.shape[0]                      # forward has checked x with output_shape
         oh, ow = self._out_hw(x.shape[1:])
         cols = im2col(x, *self.kernel_size, self.stride, self.padding)  # (C*kh*kw, OH*OW*N)
@@ -104,12 +105,7 @@ class Conv2D(Layer):
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
         """dW = G cols^T, db = row sums of G, dX = col2im(W^T G) (cropped).
-
-        Implements :eq:`eq-conv-grad-b`.
-        Implements :eq:`eq-conv-grad-w`.
-        Implements :eq:`eq-conv-grad-x`.
-        Implements :eq:`eq-conv-grad-mat`.
-        """
+"""
         c_out = self.out_channels
         g = grad_out.transpose(1, 2, 3, 0).reshape(c_out, -1)   # (C_out, OH*OW*N)
         np.matmul(g, self.cols.T, out=self.grads["W"].reshape(c_out, -1))

@@ -52,13 +52,12 @@ class MaxPool2D(_Pool2D):
     Shapes
     ------
     X : (N, C, H, W) -> (N, C, OH, OW), ``OH = (H - kh) / stride + 1`` (an integer).
+
+    Implements :eq:`eq-conv-maxpool` (forward) and :eq:`eq-conv-maxpool-grad` (backward).
     """
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Maximum of each window, one strided view per window offset.
-
-        Implements :eq:`eq-conv-maxpool`.
-        """
+        """Maximum of each window, one strided view per window offset."""
         oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
@@ -69,10 +68,7 @@ class MaxPool2D(_Pool2D):
         return out
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        """Route each gradient to the (first) maximum of its window.
-
-        Implements :eq:`eq-conv-maxpool-grad`.
-        """
+        """Route each gradient to the (first) maximum of its window."""
         if not input_grad:
             return None
         oh, ow = self.out.shape[2:]
@@ -100,13 +96,12 @@ class AvgPool2D(_Pool2D):
     Shapes
     ------
     X : (N, C, H, W) -> (N, C, OH, OW), ``OH = (H - kh) / stride + 1`` (an integer).
+
+    Implements :eq:`eq-conv-avgpool` (forward) and :eq:`eq-conv-avgpool-grad` (backward).
     """
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """Mean of each window, one strided view per window offset.
-
-        Implements :eq:`eq-conv-avgpool`.
-        """
+        """Mean of each window, one strided view per window offset."""
         oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
@@ -116,10 +111,7 @@ class AvgPool2D(_Pool2D):
         return out
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        """Spread each gradient evenly over its window.
-
-        Implements :eq:`eq-conv-avgpool-grad`.
-        """
+        """Spread each gradient evenly over its window."""
         if not input_grad:
             return None
         oh, ow = grad_out.shape[2:]
