@@ -208,8 +208,8 @@ def test_from_architecture_gives_equal_shaped_layers_different_weights():
 
 
 def test_from_architecture_refuses_unknown_types_and_bad_arguments():
-    with pytest.raises(ValueError, match=r"layer 0: unknown layer type 'Conv2D'"):
-        Sequential.from_architecture([{"type": "Conv2D"}])
+    with pytest.raises(ValueError, match=r"layer 0: unknown layer type 'Conv3D'"):
+        Sequential.from_architecture([{"type": "Conv3D"}])
     with pytest.raises(ValueError, match=r"layer 1: unknown layer type None"):
         Sequential.from_architecture([{"type": "ReLU"}, {}])
     with pytest.raises(ValueError, match=r"layer 0: bad arguments for Dense"):

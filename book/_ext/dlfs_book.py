@@ -344,10 +344,19 @@ def _reset_viewcode(app: Sphinx, env, docnames: list[str]) -> None:
     under which it first met each source file, and builds the source pages'
     back-links from it.  Pages re-read with ``--all`` never reset it, so after
     an API page changes how an object is documented, the old name produces
-    dangling links (seen when dlfs.data.fetch got its own section).
+    dangling links (seen when dlfs.data.fetch got its own section).  Its
+    source pages (``_modules/``) are deleted too, so that they are written
+    again with the anchors of this build.
     """
-    if set(docnames) >= set(env.found_docs) and hasattr(env, "_viewcode_modules"):
-        env._viewcode_modules = {}
+    if set(docnames) >= set(env.found_docs):
+        if hasattr(env, "_viewcode_modules"):
+            env._viewcode_modules = {}
+        # viewcode rewrites a source page only when the module file is newer
+        # than the page, so a page keeps the anchors (and back-links) of the
+        # build that first wrote it, and links to a newly documented method
+        # (Softmax._backward) dangle.  A full rebuild writes them all again.
+        if app.builder.format == "html":
+            shutil.rmtree(Path(app.outdir) / "_modules", ignore_errors=True)
 
 
 def setup(app: Sphinx) -> dict:

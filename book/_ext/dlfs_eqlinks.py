@@ -37,6 +37,10 @@ private methods (``Dense._forward``, which autodoc does not render) are
 attributed to the method but link to the class's API entry; their labels are
 checked by this extension, so a typo fails the build there too.
 
+It also repairs viewcode's "[docs]" links from a source page to an object
+documented under another module name than its file's other objects
+(:func:`_fix_viewcode_backlinks`).
+
 Nothing is cached between builds: the walk runs once per build, and the
 placeholders are filled in the resolving phase (a post-transform), so a new
 citation in ``src/dlfs`` shows up without re-reading any chapter.
@@ -445,6 +449,38 @@ def _check_labels(app: Sphinx, env) -> None:
                                subtype="eqlinks")
 
 
+VIEWCODE_BACK = re.compile(r'(<div class="viewcode-block" id="([\w.]+)">\s*'
+                           r'<a class="viewcode-back" href=")([^"#]*)#([^"]+)(")')
+
+
+def _fix_viewcode_backlinks(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Point the "[docs]" links of viewcode's source pages at the real API entries.
+
+    viewcode links every object of a source file under one module name, the
+    first it met the file under (``dlfs.data`` for ``dlfs/data/mnist.py``), so
+    an object documented under another (``dlfs.data.mnist.load_split``) gets a
+    dangling link.  Each link is rewritten to the documented name of the
+    object that the block shows, found by (module, qualname).
+    """
+    if not pagename.startswith("_modules/") or "body" not in context:
+        return
+    module = pagename[len("_modules/"):].replace("/", ".")
+    py = app.env.get_domain("py").objects
+    documented = documented_names(app.env)
+
+    def fix(m):
+        qualname, anchor = m.group(2), m.group(4)
+        if anchor in py:
+            return m.group(0)
+        target = documented.get((module, qualname))
+        if target is None:
+            return m.group(0)
+        uri = app.builder.get_relative_uri(pagename, target[1])
+        return f"{m.group(1)}{uri}#{target[2]}{m.group(5)}"
+
+    context["body"] = VIEWCODE_BACK.sub(fix, context["body"])
+
+
 def _reset(app: Sphinx, env, docnames) -> None:
     app._dlfs_citations = None
     env._dlfs_documented = None
@@ -481,5 +517,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("env-check-consistency", _check_labels)
+    app.connect("html-page-context", _fix_viewcode_backlinks)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
             "env_version": 1}

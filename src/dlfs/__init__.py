@@ -8,8 +8,8 @@ kernels (C_out, C_in, kh, kw), as in PyTorch.
 from . import activations, data, init, losses, metrics, optim, schedules
 from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .io import ParameterFileError, load_model, load_params, save_model
-from .layers import (BatchNorm, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Sigmoid,
-                     Softmax, Tanh)
+from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, LeakyReLU,
+                     MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optim import SGD, Adam, Momentum, RMSProp
@@ -23,7 +23,7 @@ __all__ = [
     "gradcheck", "numerical_gradient", "relative_error",
     "ParameterFileError", "load_model", "load_params", "save_model",
     "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
-    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "MaxPool2D", "AvgPool2D",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
     "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam",
     "History", "TrainingDiverged", "TrainingInterrupted", "batches", "evaluate", "fit",

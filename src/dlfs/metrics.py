@@ -46,6 +46,8 @@ def precision_recall_f1(y_true: np.ndarray, y_pred: np.ndarray,
                         n_classes: int | None = None) -> dict[str, np.ndarray]:
     """Per-class precision, recall and F1, each an ndarray of shape (n_classes,).
 
+    Implements :eq:`eq-mnist-precision-recall` (precision and recall).
+
     A class that is never predicted has precision 0 (and never occurring,
     recall 0) rather than NaN, following the usual convention.
     """

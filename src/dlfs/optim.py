@@ -56,7 +56,11 @@ class Optimizer:
         raise NotImplementedError
 
     def _slots(self, name: str, param: np.ndarray, *slots: str) -> list[np.ndarray]:
-        """Per-parameter state arrays, created as zeros on first use."""
+        """Per-parameter state arrays, created as zeros on first use.
+
+        ``"scratch"`` is working memory for one update (reused every step, so
+        updates allocate no temporaries), not state.
+        """
         if name not in self.state:
             self.state[name] = {s: np.zeros_like(param) for s in slots}
         return [self.state[name][s] for s in slots]
@@ -73,7 +77,9 @@ class SGD(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        param -= self.lr * grad
+        (scratch,) = self._slots(name, param, "scratch")
+        np.multiply(grad, self.lr, out=scratch)     # in place: no new array per step
+        param -= scratch
 
 
 class Momentum(Optimizer):
@@ -95,11 +101,14 @@ class Momentum(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        (v,) = self._slots(name, param, "velocity")
+        v, scratch = self._slots(name, param, "velocity", "scratch")
+        np.multiply(grad, self.lr, out=scratch)     # scratch = lr g
         v *= self.momentum
-        v -= self.lr * grad
-        if self.nesterov:
-            param += self.momentum * v - self.lr * grad
+        v -= scratch
+        if self.nesterov:                           # w += mu v - lr g
+            param -= scratch
+            np.multiply(v, self.momentum, out=scratch)
+            param += scratch
         else:
             param += v
 
@@ -119,10 +128,16 @@ class RMSProp(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        (s,) = self._slots(name, param, "sq_avg")
+        s, scratch = self._slots(name, param, "sq_avg", "scratch")
         s *= self.rho
-        s += (1 - self.rho) * grad * grad
-        param -= self.lr * grad / (np.sqrt(s) + self.eps)
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - self.rho
+        s += scratch
+        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        scratch += self.eps
+        np.divide(grad, scratch, out=scratch)
+        scratch *= self.lr
+        param -= scratch
 
 
 class Adam(Optimizer):
@@ -155,16 +170,25 @@ class Adam(Optimizer):
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
-        m, v = self._slots(name, param, "m", "v")
+        # Every operation writes into an existing array (out=, *=, +=): a step
+        # allocates nothing, and each pass over the parameter is a plain loop.
+        m, v, scratch = self._slots(name, param, "m", "v", "scratch")
         b1, b2 = self.beta1, self.beta2
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * grad * grad
-        # Fold both bias corrections into the step size: one scalar, no temporaries.
+        m *= b1                                     # m = b1 m + (1 - b1) g
+        np.multiply(grad, 1 - b1, out=scratch)
+        m += scratch
+        v *= b2                                     # v = b2 v + (1 - b2) g^2
+        np.multiply(grad, grad, out=scratch)
+        scratch *= 1 - b2
+        v += scratch
+        # Fold both bias corrections into the step size and epsilon: two scalars.
         step_size = float(self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t))
         eps_hat = float(self.eps * np.sqrt(1 - b2 ** self.t))
-        param -= step_size * m / (np.sqrt(v) + eps_hat)
+        np.sqrt(v, out=scratch)                     # w -= step m / (sqrt(v) + eps_hat)
+        scratch += eps_hat
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        param -= scratch
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum,

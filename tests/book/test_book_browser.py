@@ -61,8 +61,7 @@ def test_page_renders_offline(context, site_url, doc):
         assert n_typeset == n_math, f"{n_math - n_typeset} of {n_math} math nodes not typeset"
         assert page.locator("mjx-merror").count() == 0, "MathJax reported TeX errors"
         if doc != "book/intro":
-            assert n_math > 0 or doc in ("book/references", "book/build_info", "book/equations"), \
-                    "no math?"
+            assert n_math > 0 or doc in ("book/references", "book/build_info", "book/equations"), "no math?"
         images = page.evaluate("""() => Array.from(document.images).map(
             i => [i.currentSrc || i.src, i.complete && i.naturalWidth > 0])""")
         assert all(ok for _, ok in images), f"images not loaded: {[s for s, ok in images if not ok]}"

@@ -26,7 +26,7 @@ def test_train_save_and_evaluate_mnist(data_env, mnist_case, tmp_path, capsys):
     data_env(mnist_case)
     params = tmp_path / "mnist.npz"
     argv = ["train", "mnist", "--hidden", "64", "--epochs", "2", "--limit", "3000",
-            "--val-fraction", "0.25", "--seed", "3", "--json", "--quiet", "--save", str(params)]
+            "--shift", "0", "--val-fraction", "0.25", "--seed", "3", "--json", "--quiet", "--save", str(params)]
     assert main(argv) == 0
     out = capsys.readouterr()
     assert out.err == ""                                  # --quiet: nothing but the JSON

@@ -3,8 +3,8 @@ description (config/output_shape/repr) and the errors every layer shares."""
 import numpy as np
 import pytest
 
-from dlfs import (BatchNorm, Dense, Dropout, Flatten, Layer, LeakyReLU, ReLU, Sigmoid, Softmax,
-                  Tanh)
+from dlfs import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, LeakyReLU,
+                  MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from dlfs.layers import LAYERS as REGISTRY
 
 # name -> (factory taking a dtype, one batch's input shape)
@@ -18,6 +18,10 @@ LAYERS = {
     "ReLU": (lambda dt: ReLU(), (5, 4)),
     "LeakyReLU": (lambda dt: LeakyReLU(0.1), (5, 4)),
     "Softmax": (lambda dt: Softmax(), (5, 4)),
+    "Conv2D": (lambda dt: Conv2D(2, 3, 3, padding=1, dtype=dt, rng=np.random.default_rng(0)),
+               (5, 2, 4, 4)),
+    "MaxPool2D": (lambda dt: MaxPool2D(2), (5, 2, 4, 4)),
+    "AvgPool2D": (lambda dt: AvgPool2D(2), (5, 2, 4, 4)),
 }
 ALL = pytest.mark.parametrize("name", sorted(LAYERS))
 
@@ -98,7 +102,7 @@ def test_grad_out_of_the_wrong_shape_is_refused(name):
     out = layer.forward(x)
     bad = np.ones((out.shape[0] + 1, *out.shape[1:]), np.float32)
     with pytest.raises(ValueError, match=rf"{name} grad_out must have the forward output's "
-                                         rf"shape \({out.shape[0]}, {out.shape[1]}\)"):
+                                         rf"shape \({', '.join(map(str, out.shape))}\)"):
         layer.backward(bad)
 
 

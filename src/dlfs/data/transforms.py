@@ -120,6 +120,8 @@ def one_hot(y, n_classes, dtype=np.float32):
 def to_float(images, dtype=np.float32, flatten=True):
     """Scale uint8 pixels to floats in [0, 1].
 
+    Implements :eq:`eq-mnist-scale`.
+
     Parameters
     ----------
     images : ndarray of shape (n_samples, ...), dtype uint8

@@ -49,12 +49,14 @@ class Dense(Layer):
     def _forward(self, x, training):
         """``X`` (n_samples, n_in) -> ``X @ W + b`` (n_samples, n_out); keeps ``X`` for dW."""
         self.x = x
-        return x @ self.params["W"] + self.params["b"]
+        out = x @ self.params["W"]
+        out += self.params["b"]             # in place: one (n_samples, n_out) array, not two
+        return out
 
     def _backward(self, grad_out, input_grad):
         """``grad_out`` (n_samples, n_out) -> dW = X^T G, db = sum of rows, dX = G W^T.
 
-        Implements :eq:`eq-bp-dense-W`, :eq:`eq-bp-dense-b` and :eq:`eq-bp-dense-X`.
+        Implements :eq:`eq-bp-dense-w`, :eq:`eq-bp-dense-b` and :eq:`eq-bp-dense-x`.
         """
         # Write into the existing arrays: optimisers may hold references to them.
         np.matmul(self.x.T, grad_out, out=self.grads["W"])

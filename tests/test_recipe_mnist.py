@@ -1,0 +1,110 @@
+"""The MNIST recipe: augmentation, training loop, command-line options."""
+import numpy as np
+import pytest
+
+from dlfs.cli import main
+from dlfs.recipes import mnist
+
+
+def digits(n, seed=0):
+    """Random 'images' with a label-dependent bright pixel: learnable in one epoch."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    X = rng.random((n, 784), dtype=np.float32) * 0.1
+    X[np.arange(n), 300 + 3 * y] = 4.0
+    return X, y
+
+
+def tiny_data():
+    X, y = digits(600)
+    return mnist.MnistData(X[:400], y[:400], X[400:500], y[400:500], X[500:], y[500:])
+
+
+def test_random_shift_moves_each_image_by_at_most_max_shift():
+    rng = np.random.default_rng(0)
+    X = np.zeros((200, 784), dtype=np.float32)
+    X[:, 14 * 28 + 14] = 1.0                              # one ink pixel in the centre
+    out = mnist.random_shift(X, 1, rng)
+    assert out.shape == X.shape and out.dtype == X.dtype
+    rows, cols = np.divmod(np.argmax(out, axis=1), 28)
+    assert np.all(out.sum(axis=1) == 1)                   # the pixel moved, nothing lost
+    assert set(rows - 14) == {-1, 0, 1} and set(cols - 14) == {-1, 0, 1}
+    assert X[:, 14 * 28 + 14].sum() == 200                # input untouched
+
+
+def test_random_shift_fills_with_background_and_zero_is_identity():
+    rng = np.random.default_rng(1)
+    X = np.ones((50, 784), dtype=np.float32)
+    out = mnist.random_shift(X, 2, rng).reshape(50, 28, 28)
+    # A shifted all-ones image keeps ones except for the rows/columns moved in.
+    assert np.all(out[:, 2:-2, 2:-2] == 1) and out.min() == 0
+    assert np.array_equal(mnist.random_shift(X, 0, rng), X)
+
+
+def test_random_shift_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="784"):
+        mnist.random_shift(np.zeros((3, 100), np.float32), 1, rng)
+    with pytest.raises(ValueError):
+        mnist.random_shift(np.zeros((3, 784), np.float32), -1, rng)
+
+
+def test_default_recipe_is_the_chapters():
+    r = mnist.RECIPE
+    assert r.hidden == (512, 256) and r.optimizer == "adam" and r.shift == 1
+    assert r.with_(epochs=3).epochs == 3 and r.epochs == 15
+    model = mnist.build_model(r)
+    assert model.n_params() == 784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10
+
+
+def test_train_learns_and_is_reproducible():
+    data = tiny_data()
+    recipe = mnist.RECIPE.with_(hidden=(32,), epochs=3, batch_size=32, lr=3e-3, shift=0)
+    seen = []
+    a = mnist.train(recipe, data, seed=5, callback=lambda e, m, h: seen.append(e))
+    b = mnist.train(recipe, data, seed=5)
+    assert seen == [0, 1, 2]
+    assert a.history.epochs == 3 and a.history.lr[1] == pytest.approx(3e-3 * np.exp(-0.2))
+    assert a.test_accuracy > 0.9
+    assert a.test_accuracy == b.test_accuracy and a.history.loss == b.history.loss
+    summary = a.summary()
+    assert summary["recipe"]["hidden"] == [32] and summary["epochs"] == 3
+
+
+def test_patience_stops_and_restores_the_best_epoch():
+    data = tiny_data()
+    data.y_val = np.roll(data.y_val, 1)        # unrelated labels: validation loss rises
+    recipe = mnist.RECIPE.with_(hidden=(32,), epochs=30, batch_size=32, lr=0.05, lr_decay=0,
+                                optimizer="sgd", shift=0, patience=1)
+    r = mnist.train(recipe, data, seed=0)
+    assert r.history.stopped_early and r.history.epochs < 30
+    best = min(r.history.val_loss)
+    from dlfs.losses import SoftmaxCrossEntropy
+    from dlfs.train import evaluate
+    assert evaluate(r.model, SoftmaxCrossEntropy(), data.X_val, data.y_val)[0] == \
+        pytest.approx(best, rel=1e-5)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "mnist", "--shift", "-1"], "argument --shift:"),
+    (["train", "mnist", "--lr-decay", "x"], "argument --lr-decay:"),
+])
+def test_recipe_options_are_validated(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_trained_caches_an_identical_result(tmp_path):
+    data = tiny_data()
+    recipe = mnist.RECIPE.with_(hidden=(16,), epochs=2, batch_size=50, shift=1)
+    first, cached = mnist.trained(recipe, data, seed=1, cache_dir=tmp_path)
+    assert not cached and len(list(tmp_path.iterdir())) == 2
+    again, cached = mnist.trained(recipe, data, seed=1, cache_dir=tmp_path)
+    assert cached and again.test_accuracy == first.test_accuracy
+    assert again.history.val_loss == first.history.val_loss
+    for (name, a), b in zip(first.model.state().items(), again.model.state().values()):
+        assert np.array_equal(a, b), name
+    _, cached = mnist.trained(recipe.with_(epochs=1), data, seed=1, cache_dir=tmp_path)
+    assert not cached                            # another recipe: trained afresh
