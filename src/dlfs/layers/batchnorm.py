@@ -26,6 +26,9 @@ class BatchNorm(Layer):
 
     the sums running over the same values as the statistics.
 
+    Implements :eq:`eq-reg-bn-forward`, :eq:`eq-reg-bn-backward` and
+    :eq:`eq-reg-bn-running`.
+
     Parameters
     ----------
     n_features : int
@@ -38,9 +41,6 @@ class BatchNorm(Layer):
 
     Shapes: X of shape (n_samples, C) or (n_samples, C, ...), e.g. NCHW, in and
     out; gamma, beta, running_mean, running_var of shape (C,).
-
-    Implements :eq:`eq-reg-bn-forward`, :eq:`eq-reg-bn-backward` and
-    :eq:`eq-reg-bn-running`.
     """
 
     input_ndim = range(2, 33)

@@ -13,6 +13,8 @@ class Dropout(Layer):
     the expected activation is unchanged and prediction needs no rescaling:
     with ``training=False`` the layer is the identity.
 
+    Implements :eq:`eq-reg-dropout`.
+
     Parameters
     ----------
     p : float in [0, 1)
@@ -21,8 +23,6 @@ class Dropout(Layer):
         Source of the masks.
 
     Shapes: X of shape (n_samples, ...) in, the same shape out.
-
-    Implements :eq:`eq-reg-dropout`.
     """
 
     input_ndim = range(2, 33)
