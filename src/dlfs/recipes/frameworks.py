@@ -193,7 +193,7 @@ def torch_gradients(tmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, 
 
 
 def train_torch(data, *, channels=(16, 32), hidden=128, epochs=2, batch_size=128, lr=3e-3,
-                decay=0.3, seed=0) -> dict:
+                decay=0.5, seed=0) -> dict:
     """Train :func:`torch_cnn` with the recipe of :func:`~dlfs.recipes.mnist_cnn.train_mnist_cnn`.
 
     ``data`` is ``((X_train, y_train), (X_val, y_val), (X_test, y_test))`` with NCHW
@@ -291,7 +291,7 @@ def keras_gradients(kmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, 
 
 
 def train_keras(data, *, channels=(16, 32), hidden=128, epochs=2, batch_size=128, lr=3e-3,
-                decay=0.3, seed=0) -> dict:
+                decay=0.5, seed=0) -> dict:
     """Train :func:`keras_cnn` with the same recipe as :func:`train_torch`."""
     keras = import_keras()
     keras.utils.set_random_seed(seed)

@@ -24,7 +24,7 @@ from ..train import evaluate, fit
 
 #: The chapter's recipe; ``dlfs train mnist --model cnn`` uses it unless overridden.
 CNN_DEFAULTS = {"channels": (16, 32), "hidden": 128, "epochs": 6, "batch_size": 128,
-                "lr": 3e-3, "decay": 0.3, "val_fraction": 1 / 12}
+                "lr": 3e-3, "decay": 0.5, "val_fraction": 1 / 12}
 
 
 def mnist_cnn(channels=(16, 32), hidden: int = 128, *, dtype=np.float32,
