@@ -183,7 +183,7 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
         divergence_factor: float | None = 1e3) -> History:
     """Train ``model`` with mini-batch gradient descent; return the :class:`History`.
 
-    Each step is the mini-batch update :eq:`eq-tl-sgd`.
+    Implements :eq:`eq-tl-sgd`, one mini-batch step at a time.
 
     Parameters
     ----------
