@@ -45,7 +45,7 @@ def layer_outputs(model: Sequential, x: np.ndarray, *, training: bool = False) -
 
 
 def weight_gradient_norms(model: Sequential) -> np.ndarray:
-    """Frobenius norm of :math:`\\partial L / \\partial \\mathbf{W}` of every layer with weights.
+    """Frobenius norm of the weight gradient dL/dW of every layer with weights.
 
     Call it after ``model.backward(...)``: it reads the gradients that the
     backward pass stored in ``layer.grads["W"]``.
