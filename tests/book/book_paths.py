@@ -20,26 +20,9 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 import dlfs_book  # noqa: E402,F401  (the build's own extension: cache key, MathJax source)
 
 
-def toc_docnames() -> list[str]:
-    """Every document of _toc.yml, in reading order (root first)."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    names = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return names
-
-
-def chapter_docnames() -> list[str]:
-    """Documents of the book's numbered parts (chapters and appendices), not the
-    front page or the Reference part (API, build information, bibliography)."""
+def _part_docnames(skip_captions=()) -> list[str]:
+    """Documents of _toc.yml's parts in reading order, leaving out the parts
+    whose caption is in ``skip_captions``."""
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     names = []
 
@@ -50,9 +33,22 @@ def chapter_docnames() -> list[str]:
             walk(entry.get("sections"))
 
     for part in toc.get("parts", []):
-        if part.get("caption") != "Reference":
+        if part.get("caption") not in skip_captions:
             walk(part.get("chapters"))
+    walk(toc.get("chapters"))
     return names
+
+
+def toc_docnames() -> list[str]:
+    """Every document of _toc.yml, in reading order (root first)."""
+    root = yaml.safe_load((ROOT / "_toc.yml").read_text())["root"]
+    return [root] + _part_docnames()
+
+
+def chapter_docnames() -> list[str]:
+    """Documents of the book's numbered parts (chapters and appendices), not the
+    front page or the Reference part (API, build information, bibliography)."""
+    return _part_docnames(skip_captions=("Reference",))
 
 
 def notebook_docnames() -> list[str]:
