@@ -171,8 +171,8 @@
       var a = P[e[0]], b = P[e[1]];
       var dx = b[0] - a[0], dy = b[1] - a[1], n = Math.sqrt(dx * dx + dy * dy);
       var g = svg("g", {"class": "dlfs-edge"}, pic);
-      svg("line", {x1: a[0] + dx / n * 30, y1: a[1] + dy / n * 20, x2: b[0] - dx / n * 32,
-                   y2: b[1] - dy / n * 22, "marker-end": "url(#" + marker.id + ")"}, g);
+      svg("line", {x1: a[0] + dx / n * 34, y1: a[1] + dy / n * 22, x2: b[0] - dx / n * 37,
+                   y2: b[1] - dy / n * 25, "marker-end": "url(#" + marker.id + ")"}, g);
       var t = svg("text", {x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2 - 4, "class": "dlfs-edge-label",
                            "text-anchor": "middle"}, g, e[2]);
       if (e[0][0] === "x") t.setAttribute("y", a[1] + dy * 0.28 - 4), t.setAttribute("x", a[0] + dx * 0.28);
@@ -180,15 +180,15 @@
     });
     Object.keys(P).forEach(function (k) {
       var g = svg("g", {"class": "dlfs-node"}, pic);
-      svg("rect", {x: P[k][0] - 28, y: P[k][1] - 17, width: 56, height: 34, rx: 9}, g);
-      var t = svg("text", {x: P[k][0], y: P[k][1] + 5, "text-anchor": "middle", "class": "dlfs-node-name"}, g,
+      svg("rect", {x: P[k][0] - 32, y: P[k][1] - 19, width: 64, height: 38, rx: 10}, g);
+      var t = svg("text", {x: P[k][0], y: P[k][1] + 6, "text-anchor": "middle", "class": "dlfs-node-name"}, g,
                   LABEL[k][0]);
       if (LABEL[k][1]) svg("tspan", {"baseline-shift": "sub", "font-size": "70%"}, t, LABEL[k][1]);
-      valEls[k] = svg("text", {x: P[k][0], y: P[k][1] - 24, "text-anchor": "middle", "class": "dlfs-value"}, pic, "");
-      adjEls[k] = svg("text", {x: P[k][0], y: P[k][1] + 36, "text-anchor": "middle", "class": "dlfs-adjoint"}, pic, "");
+      valEls[k] = svg("text", {x: P[k][0], y: P[k][1] - 26, "text-anchor": "middle", "class": "dlfs-value"}, pic, "");
+      adjEls[k] = svg("text", {x: P[k][0], y: P[k][1] + 40, "text-anchor": "middle", "class": "dlfs-adjoint"}, pic, "");
       nodeEls[k] = g;
     });
-    svg("text", {x: 8, y: 284, "class": "dlfs-small"}, pic, "black above: value v;  red below: adjoint ∂L/∂v");
+    svg("text", {x: 8, y: 284, "class": "dlfs-small"}, pic, "above a node: its value v;  below, in red: its adjoint ∂L/∂v");
     var f4 = function (v) { return fmt(v, 4); };
     var STEPS = [
       {node: ["x1", "x2"], kind: "value", text: "Input x = (" + d.x.join(", ") + "), label y = " + d.y +
@@ -388,7 +388,7 @@
     var right = svg("svg", {viewBox: "0 0 300 290", "class": "dlfs-svg", role: "img",
                             "aria-label": "Loss minus its minimum per step, logarithmic scale"}, drawing);
     var table = el("table", {"class": "dlfs-table"}, drawing);
-    var paths = {};
+    var paths = {}, clipId = newId("clip");
     function render() {
       var surf = d.surfaces[s.surface], v = surf.view;
       clear(left); clear(right); clear(table);
@@ -398,7 +398,6 @@
       var X = function (a) { return ox + (a - v[0]) * k; }, Y = function (b) { return Hh - oy - (b - v[2]) * k; };
       left.setAttribute("aria-label", "Trajectories on the " + (s.surface === "quadratic" ?
         "quadratic with condition number 25" : "non-convex double well") + ", over contour lines of the loss");
-      var clipId = newId("clip");
       var cp = svg("clipPath", {id: clipId}, svg("defs", {}, left));
       svg("rect", {x: X(v[0]), y: Y(v[3]), width: k * (v[1] - v[0]), height: k * (v[3] - v[2])}, cp);
       svg("rect", {x: X(v[0]), y: Y(v[3]), width: k * (v[1] - v[0]), height: k * (v[3] - v[2]), "class": "dlfs-frame"}, left);

@@ -265,7 +265,7 @@ def conv_reference(size, kernel, stride, padding, selected=None) -> dict:
     from dlfs.layers.im2col import conv_output_size
 
     try:
-        out = conv_output_size(size, kernel, stride, padding)
+        out = conv_output_size(size, kernel, stride, padding, what="input height")
     except ValueError as err:
         return {"error": str(err)}
     X, K, bias = conv_example(size, kernel)
