@@ -148,8 +148,10 @@
   function backprop(root, d, live) {
     var controls = el("div", {"class": "dlfs-controls"}, live);
     var drawing = el("div", {"class": "dlfs-drawing"}, live);
-    var pic = svg("svg", {viewBox: "0 0 640 290", "class": "dlfs-svg", role: "img",
-                          "aria-label": "Graph of the 2-2-1 network with the values and adjoints known so far"}, drawing);
+    var scroller = el("div", {"class": "dlfs-scroll", tabindex: "0", role: "region",   // scrolls on phones
+                              "aria-label": "network graph"}, drawing);
+    var pic = svg("svg", {viewBox: "0 0 640 290", "class": "dlfs-svg dlfs-wide", role: "img",
+                          "aria-label": "Graph of the 2-2-1 network with the values and adjoints known so far"}, scroller);
     var defs = svg("defs", {}, pic);
     var marker = svg("marker", {id: newId("arrow"), viewBox: "0 0 10 10", refX: 9, refY: 5,
                                 markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse"}, defs);
@@ -253,6 +255,10 @@
         g[1].hidden = step < g[0];
         g[2].hidden = step < g[0];
       });
+      if (scroller.scrollWidth > scroller.clientWidth + 1) {      // keep the current node in view
+        var scale = pic.getBoundingClientRect().width / 640, xs = cur.node.map(function (k) { return P[k][0]; });
+        scroller.scrollLeft = scale * (Math.min.apply(null, xs) + Math.max.apply(null, xs)) / 2 - scroller.clientWidth / 2;
+      }
       prev.disabled = step === 0;
       next.disabled = step === STEPS.length - 1;
       status.textContent = "Step " + step + ": " + cur.text;
@@ -839,8 +845,64 @@
     return {state: function () { return {epoch: epoch, shown: d.epochs[epoch - 1]}; }};
   }
 
+
+  // ------------------------------------------- 6. initialisation through depth
+  function initDepth(root, d, live) {
+    var s = {activation: d["default"].activation, gain: d["default"].gain};
+    var controls = el("div", {"class": "dlfs-controls"}, live);
+    var drawing = el("div", {"class": "dlfs-drawing dlfs-two"}, live);
+    radios(controls, "Activation", [["relu", "ReLU (scale: He, 2/n)"], ["tanh", "tanh (scale: Xavier, 1/n)"]],
+           s.activation, function (v) { s.activation = v; render(); });
+    var ctl = slider(controls, {label: "weight variance g × the scale", values: d.gains, value: s.gain,
+      format: function (v) { return "g = " + v; }, onchange: function () { s.gain = ctl.get(); render(); }});
+    var panels = ["forward", "backward"].map(function (key) {
+      return {key: key, svg: svg("svg", {viewBox: "0 0 300 240", "class": "dlfs-svg", role: "img"}, drawing)};
+    });
+    var status = el("p", {"class": "dlfs-status", "aria-live": "polite"}, drawing);
+    function render() {
+      var runs = d.runs[s.activation], gi = d.gains.indexOf(s.gain), run = runs[gi];
+      panels.forEach(function (panel) {
+        var pic = panel.svg;
+        clear(pic);
+        var sc = scales(0.5, d.depth + 0.5, -8, 8, [44, 22, 292, 200]);
+        var ax = svg("g", {"class": "dlfs-axis"}, pic);
+        svg("line", {x1: 44, y1: 200, x2: 292, y2: 200}, ax);
+        svg("line", {x1: 44, y1: 22, x2: 44, y2: 200}, ax);
+        for (var e = -8; e <= 8; e += 4) {
+          svg("text", {x: 40, y: sc.y(e) + 4, "text-anchor": "end"}, ax, "1e" + e);
+          svg("line", {x1: 44, y1: sc.y(e), x2: 292, y2: sc.y(e), "class": "dlfs-grid"}, ax);
+        }
+        [1, 5, 10, 15, 20].forEach(function (t) { svg("text", {x: sc.x(t), y: 214, "text-anchor": "middle"}, ax, String(t)); });
+        svg("text", {x: 168, y: 232, "text-anchor": "middle"}, ax, "layer");
+        svg("text", {x: 48, y: 14}, ax, panel.key === "forward" ? "std of the activations" : "std of ∂L/∂W");
+        var line = function (vals, cls) {
+          var pts = vals.map(function (v, i) {
+            var ly = Math.max(-8.5, Math.min(8.5, Math.log10(Math.max(v, 1e-300))));
+            return sc.x(i + 1).toFixed(1) + "," + sc.y(ly).toFixed(1);
+          });
+          return svg("polyline", {points: pts.join(" "), "class": cls}, pic);
+        };
+        runs.forEach(function (r, i) { if (i !== gi) line(r[panel.key], "dlfs-faint"); });
+        line(run[panel.key], "dlfs-curve dlfs-c-gd");
+        pic.setAttribute("aria-label", (panel.key === "forward" ? "Standard deviation of the activations" :
+          "Standard deviation of the weight gradients") + " per layer for g = " + s.gain);
+      });
+      var f = run.forward, first = f[0], last = f[f.length - 1];
+      var factor = Math.pow(last / first, 1 / (f.length - 1));
+      status.textContent = (s.activation === "relu" ? "ReLU" : "tanh") + ", g = " + s.gain + ": the activations' std is " +
+        first.toExponential(2) + " after layer 1 and " + last.toExponential(2) + " after layer " + d.depth +
+        ", a factor of " + factor.toFixed(3) + " per layer" +
+        (s.activation === "relu" ? " (the recursion predicts √g = " + Math.sqrt(s.gain).toFixed(3) + ")" : "") +
+        "; the weight gradient's std goes from " + run.backward[0].toExponential(2) + " (layer 1) to " +
+        run.backward[run.backward.length - 1].toExponential(2) + " (layer " + d.depth + ").";
+    }
+    render();
+    return {state: function () { return {settings: {activation: s.activation, gain: s.gain},
+                                         run: d.runs[s.activation][d.gains.indexOf(s.gain)]}; }};
+  }
+
   var FIGURES = {backprop: backprop, optimisers: optimisers, neuron: neuron, convolution: convolution,
-                 "mnist-run": mnistRun};
+                 "mnist-run": mnistRun, "init-depth": initDepth};
 
   function init() {
     var roots = document.querySelectorAll(".dlfs-interactive");

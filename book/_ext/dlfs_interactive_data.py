@@ -18,6 +18,8 @@ with the same functions.  Everything is computed by ``dlfs``:
   ``Conv2D`` forward and backward (col2im) for any geometry.
 - ``mnist-run``: a small MLP trained on a subset of MNIST for a few epochs,
   with the validation curves, confusion matrices and mistakes of every epoch.
+- ``init-depth``: per-layer sizes of the activations and weight gradients of a
+  deep ReLU or tanh network for a range of weight scales.
 
 The static images (SVG for the site without JavaScript, PDF for the book) show
 each figure's default state.
@@ -330,6 +332,68 @@ def mnist_run() -> dict:
 
 
 # ---------------------------------------------------------------------------
+# 6. initialisation: activation and gradient sizes through 20 layers
+# ---------------------------------------------------------------------------
+INIT_DEPTH = {"depth": 20, "width": 128, "batch": 100,
+              "gains": [0.25, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0],
+              "default": {"activation": "relu", "gain": 1.0}}
+#: Weight variance = gain x the scale that suits the activation: He (2/n) for ReLU,
+#: Xavier (2 / (n + n) = 1/n for square layers) for tanh.
+INIT_SCHEME = {"relu": "he", "tanh": "xavier_normal"}
+
+
+def init_depth_run(activation: str, gain: float) -> dict:
+    """Per-layer std of the activations and of dL/dW in a deep dlfs MLP (float64)."""
+    from dlfs.layers import Dense, ReLU, Tanh
+    from dlfs.model import Sequential
+
+    cfg = INIT_DEPTH
+    rng = np.random.default_rng(3)
+    layers = []
+    for _ in range(cfg["depth"]):
+        dense = Dense(cfg["width"], cfg["width"], init=INIT_SCHEME[activation],
+                      dtype=np.float64, rng=rng)
+        dense.params["W"] *= np.sqrt(gain)
+        layers += [dense, ReLU() if activation == "relu" else Tanh()]
+    net = Sequential(layers)
+    out = np.random.default_rng(2).standard_normal((cfg["batch"], cfg["width"]))
+    fwd = []
+    for layer in net.layers:
+        out = layer.forward(out)
+        if not layer.params:
+            fwd.append(float(out.std()))
+    net.backward(np.random.default_rng(4).standard_normal(out.shape))
+    bwd = [float(np.std(d.grads["W"])) for d in net.layers[::2]]
+    return {"forward": fwd, "backward": bwd}
+
+
+def init_depth_data() -> dict:
+    runs = {act: [init_depth_run(act, g) for g in INIT_DEPTH["gains"]] for act in INIT_SCHEME}
+    return {**INIT_DEPTH, "schemes": INIT_SCHEME, "runs": runs}
+
+
+def static_init_depth(d):
+    fig = _figure(6.4, 2.8)
+    axes = fig.subplots(1, 2, sharex=True)
+    act = d["default"]["activation"]
+    layers = np.arange(1, d["depth"] + 1)
+    for gain, run in zip(d["gains"], d["runs"][act]):
+        strong = gain == d["default"]["gain"]
+        for ax, key in zip(axes, ("forward", "backward")):
+            ax.semilogy(layers, np.maximum(run[key], 1e-300), lw=1.6 if strong else 0.6,
+                        color="k" if strong else "0.7", marker="." if strong else None)
+    axes[0].set(xlabel="layer", ylabel="std of activations", xticks=[1, 5, 10, 15, 20])
+    axes[1].set(xlabel="layer", ylabel="std of ∂L/∂W")
+    axes[0].set_title("ReLU, weight variance = g × He's (g = 1 in black)", fontsize=8)
+    for ax in axes:
+        ax.tick_params(labelsize=7)
+        ax.xaxis.label.set_size(8)
+        ax.yaxis.label.set_size(8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------------------
 # static images of the default states
 # ---------------------------------------------------------------------------
 BLUE, RED = "#1f77b4", "#d62728"
@@ -496,6 +560,7 @@ FIGURES = {
     "neuron": (neuron_data, static_neuron),
     "convolution": (conv_data, static_convolution),
     "mnist-run": (mnist_run, static_mnist),
+    "init-depth": (init_depth_data, static_init_depth),
 }
 
 
@@ -514,6 +579,10 @@ def caption_values(name: str, data: dict) -> dict[str, str]:
                 "batch_size": str(cfg["batch_size"]), "epochs": str(cfg["epochs"]),
                 "limit": f"{cfg['limit']:,}", "n_train": f"{data['n_train']:,}",
                 "n_val": f"{data['n_val']:,}", "mistakes": str(cfg["mistakes"])}
+    if name == "init-depth":
+        return {"depth": str(data["depth"]), "width": str(data["width"]),
+                "batch": str(data["batch"]), "gain_min": f"{min(data['gains']):g}",
+                "gain_max": f"{max(data['gains']):g}"}
     return {}
 
 

@@ -20,7 +20,7 @@ from book_paths import BUILD, HTML
 import dlfs_interactive_data as figdata
 
 #: Figure name -> page; every figure must be on its page, and no page may have others.
-PAGES = {"backprop": "book/backprop", "optimisers": "book/optimisers",
+PAGES = {"backprop": "book/backprop", "optimisers": "book/optimisers", "init-depth": "book/initialisation",
          "neuron": "book/single_neuron", "convolution": "book/convolution",
          "mnist-run": "book/mnist_analysis"}
 ALLOWED_CONSOLE = ("Identifier 'THEBE_JS_URL' has already been declared",)
@@ -388,6 +388,25 @@ def test_mnist_run_shows_the_recorded_run(context, site_url):
         page.close()
 
 
+def test_init_depth_curves_are_dlfs(context, site_url):
+    page, problems, root = figure_page(context, site_url, "init-depth")
+    try:
+        gains = figdata.INIT_DEPTH["gains"]
+        for activation, gain in [("relu", 1.0), ("tanh", 2.0), ("relu", 0.5)]:
+            root.get_by_label(activation, exact=False).first.check()
+            root.get_by_label("weight variance g × the scale").fill(str(gains.index(gain)))
+            state = fig_eval(root, "return fig.state();")
+            assert state["settings"] == {"activation": activation, "gain": gain}
+            ref = figdata.init_depth_run(activation, gain)
+            assert close(state["run"]["forward"], ref["forward"])
+            assert close(state["run"]["backward"], ref["backward"])
+            text = root.locator(".dlfs-status").inner_text()
+            assert f"{ref['forward'][-1]:.2e}".replace("e-0", "e-").replace("e+0", "e+") in text, text
+        assert not problems, "\n".join(problems)
+    finally:
+        page.close()
+
+
 # ------------------------------------------------- phone, dark, no JavaScript
 #: What the "moved" screenshots change.
 MOVE = {
@@ -402,6 +421,7 @@ MOVE = {
                                  root.get_by_label("backward: col2im").check(),
                                  root.locator("button.dlfs-outcell").nth(6).click()),
     "mnist-run": lambda root: root.get_by_label("epoch", exact=True).fill("3"),
+    "init-depth": lambda root: root.get_by_label("weight variance g × the scale").fill("9"),
 }
 
 
@@ -460,5 +480,5 @@ def test_pdf_has_the_static_figures(pdf_text):
     assert flat.count("interactive on the website") == len(PAGES), flat.count(
         "interactive on the website")
     for words in ("Backpropagation step by step", "Optimiser playground", "One neuron on the",
-                  "Convolution explorer", "A training run replayed"):
+                  "Convolution explorer", "A training run replayed", "for a range of scales"):
         assert words in flat, words
