@@ -427,7 +427,7 @@ def static_backprop(d):
                 bbox=dict(boxstyle="round,pad=0.3", fc="#dce9f5", ec="0.3"))
         ax.text(x0, y0 + 0.42, f"{vals[k]:.4f}", ha="center", fontsize=8)
         ax.text(x0, y0 - 0.45, f"{adj[k]:.4f}", ha="center", fontsize=8, color=RED)
-    ax.text(2.9, -1.75, "last step of 13: every value (black) and adjoint (red) known",
+    ax.text(2.9, -1.75, "after the last step: every value (black) and adjoint (red) known",
             ha="center", fontsize=8, color="0.3")
     ax.set(xlim=(-0.5, 6.3), ylim=(-1.9, 1.7))
     ax.axis("off")
