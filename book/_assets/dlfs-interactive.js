@@ -842,6 +842,9 @@
         " validation images it gets wrong (true → predicted).";
     }
     render();
+    if (window.MutationObserver) {          // the digits' ink follows the light/dark switch
+      new MutationObserver(render).observe(document.documentElement, {attributes: true, attributeFilter: ["data-theme"]});
+    }
     return {state: function () { return {epoch: epoch, shown: d.epochs[epoch - 1]}; }};
   }
 
