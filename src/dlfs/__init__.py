@@ -12,7 +12,7 @@ from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Laye
                      MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import Sequential, mlp
-from .optim import SGD, Adam, Momentum, RMSProp
+from .optim import SGD, AdaGrad, Adam, Momentum, RMSProp, clip_grad_norm
 from .train import (History, TrainingDiverged, TrainingInterrupted, batches, evaluate,
                     fit)
 
@@ -25,6 +25,6 @@ __all__ = [
     "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "MaxPool2D", "AvgPool2D",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
-    "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam",
+    "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam", "AdaGrad", "clip_grad_norm",
     "History", "TrainingDiverged", "TrainingInterrupted", "batches", "evaluate", "fit",
 ]

@@ -246,3 +246,79 @@ class AdamW(Adam):
 
 
 OPTIMIZERS["adamw"] = AdamW
+
+
+class AdaGrad(Optimizer):
+    r"""AdaGrad (Duchi, Hazan & Singer, 2011): RMSProp's ancestor.
+
+    The squared gradients are *summed*, not averaged, so every coordinate's
+    step :math:`\eta / \sqrt{s}` can only shrink:
+
+    .. math::
+        s \leftarrow s + g^2, \qquad
+        w \leftarrow w - \eta\, \frac{g}{\sqrt{s} + \epsilon} .
+
+    Implements :eq:`eq-opt-adagrad`.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta` (PyTorch's default, 0.01).
+    eps : float
+        Added to :math:`\sqrt{s}` against division by zero (PyTorch's default).
+    weight_decay : float
+        L2 penalty :math:`\lambda`, added to the gradient of weight matrices.
+    """
+
+    def __init__(self, lr: float = 1e-2, eps: float = 1e-10, *,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay)
+        self.eps = float(check_positive(eps, "eps"))
+
+    def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
+        s, scratch = self._slots(name, param, "sum_sq", "scratch")
+        np.multiply(grad, grad, out=scratch)        # s += g^2
+        s += scratch
+        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        scratch += self.eps
+        np.divide(grad, scratch, out=scratch)
+        scratch *= self.lr
+        param -= scratch
+
+
+
+def clip_grad_norm(params: ParamTriples, max_norm: float) -> float:
+    r"""Rescale all gradients together so that their joint norm is at most ``max_norm``.
+
+    With :math:`\lVert g\rVert` the Euclidean norm of all gradients stacked
+    into one vector, every gradient is multiplied by
+    :math:`\min\bigl(1, c / \lVert g\rVert\bigr)`: the direction of the step
+    is kept, only its length is capped.  Call it between ``model.backward``
+    and ``optimizer.step``.
+
+    Implements :eq:`eq-opt-clip`.
+
+    Parameters
+    ----------
+    params : iterable of ``(name, param, grad)``
+        As yielded by ``model.parameters()``; the ``grad`` arrays (any shapes)
+        are scaled in place.
+    max_norm : float
+        The cap :math:`c > 0`.
+
+    Returns
+    -------
+    float
+        The norm :math:`\lVert g\rVert` *before* clipping (useful to log).
+    """
+    max_norm = float(check_positive(max_norm, "max_norm"))
+    grads = [grad for _, _, grad in params]
+    total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    if not np.isfinite(total):
+        raise FloatingPointError(f"gradient norm is {total}: cannot clip a non-finite gradient")
+    if total > max_norm:
+        scale = max_norm / total
+        for g in grads:
+            g *= g.dtype.type(scale)
+    return total
