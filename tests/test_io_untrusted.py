@@ -72,7 +72,7 @@ def test_parameter_shapes_follow_from_the_configuration_without_building():
     assert _expected_shapes("Conv2D", {**conv, "kernel_size": 3})["W"] == (8, 3, 3, 3)
     with pytest.raises(ValueError, match="kernel_size must be a positive integer or two"):
         _expected_shapes("Conv2D", {**conv, "kernel_size": [3, 0]})
-    assert _expected_shapes("ReLU", {}) is None                   # no parameters: built, compared
+    assert _expected_shapes("ReLU", {}) == {}                     # declared: no arrays
 
 
 @pytest.mark.parametrize("record, message", [

@@ -17,9 +17,10 @@ input*, and is read as such:
   allocate more memory than the file's own size (plus the same again for the
   model); every malformed file raises :class:`ParameterFileError`.  (This
   holds for every layer type whose parameter shapes follow from its
-  configuration without building it: Dense, BatchNorm, Conv2D and any layer class
-  that defines a ``param_shapes(config)`` class method returning
-  ``{name: shape}``.  Other layers are built first and compared after.)
+  configuration without building it: every layer of :mod:`dlfs.layers`, and
+  any layer class that declares ``param_shapes(config)`` (see
+  :meth:`dlfs.layers.Layer.param_shapes`).  Other layers are built first and
+  compared after.)
 * The SHA-256 checksum is **not a signature**.  It is unkeyed: it detects a
   file damaged in transit or on disk and an edit by a tool that does not know
   the format, but anyone who edits a file on purpose can recompute it.  It
@@ -248,35 +249,31 @@ def _short(value, limit: int = 60) -> str:
 def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | None:
     """Shapes of a layer's parameters and buffers from its configuration alone.
 
-    Computed without allocating, so a file declaring a huge layer is refused
-    before anything is built.  None for a layer type this function does not
-    know (it is then built and compared afterwards).
+    Each layer class declares them (:meth:`dlfs.layers.Layer.param_shapes`),
+    so a file declaring a huge layer is refused before anything is built.
+    None for a layer class that does not declare them (it is then built and
+    compared afterwards).
     """
     from .layers import LAYERS
 
-    def size(key):
-        value = config.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{key} must be a positive integer, got {_short(value)}")
-        return value
+    shapes = LAYERS[kind].param_shapes(config)
+    if shapes is None and kind == "Conv2D":
+        shapes = _conv2d_param_shapes(config)
+    return None if shapes is None else {k: tuple(v) for k, v in shapes.items()}
 
-    layer_cls = LAYERS.get(kind)
-    if hasattr(layer_cls, "param_shapes"):           # a layer may describe itself
-        return {k: tuple(v) for k, v in layer_cls.param_shapes(config).items()}
-    if kind == "Dense":
-        return {"W": (size("n_in"), size("n_out")), "b": (size("n_out"),)}
-    if kind == "BatchNorm":
-        n = size("n_features")
-        return {name: (n,) for name in ("gamma", "beta", "running_mean", "running_var")}
-    if kind == "Conv2D":                              # W: (C_out, C_in, kh, kw), as PyTorch
-        k = config.get("kernel_size")
-        kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
-        if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
-            raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
-        c_out = size("out_channels")
-        return {"W": (c_out, size("in_channels"), *kernel), "b": (c_out,)}
-    return None
+
+def _conv2d_param_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    # Transitional: until Conv2D declares param_shapes itself (layers/conv.py), as
+    # Dense and BatchNorm do.  W: (C_out, C_in, kh, kw), as PyTorch.
+    from .layers.base import config_size
+
+    k = config.get("kernel_size")
+    kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
+    if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
+        raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
+    c_out = config_size(config, "out_channels")
+    return {"W": (c_out, config_size(config, "in_channels"), *kernel), "b": (c_out,)}
 
 
 def _check_shapes_before_building(path: Path, arch: dict, arrays: dict[str, np.ndarray]):
