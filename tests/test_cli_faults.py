@@ -9,13 +9,15 @@ import time
 import numpy as np
 import pytest
 
-from dlfs import cli
+from dlfs import cli, losses
 from dlfs.cli import main
+from dlfs.data import datasets
 from dlfs.data.transforms import split_sizes
 
 FAKE_DATA = textwrap.dedent('''
     import numpy as np
     from dlfs import cli
+    from dlfs.data import datasets
     from dlfs.data.transforms import split_sizes
 
     def fake_load_dataset(name, *, seed, val_fraction, limit):
@@ -37,7 +39,7 @@ exec(FAKE_DATA, namespace)                                    # noqa: S102
 
 @pytest.fixture
 def fake_data(monkeypatch):
-    monkeypatch.setattr(cli, "load_dataset", namespace["fake_load_dataset"])
+    monkeypatch.setattr(datasets, "load_dataset", namespace["fake_load_dataset"])
 
 
 def no_data(*args, **kwargs):
@@ -45,7 +47,7 @@ def no_data(*args, **kwargs):
 
 
 def exits_2(argv, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "load_dataset", no_data)
+    monkeypatch.setattr(datasets, "load_dataset", no_data)
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
@@ -120,7 +122,7 @@ def test_divergence_exits_1_with_one_line_naming_the_learning_rate(fake_data, ca
 
 def test_ctrl_c_says_where_it_stopped_saves_nothing_and_exits_130(fake_data, tmp_path,
                                                                   capsys, monkeypatch):
-    real_loss = cli._loss_for
+    real_loss = losses.for_outputs
 
     def interrupting_loss(n_out):
         loss, calls = real_loss(n_out), []
@@ -133,7 +135,7 @@ def test_ctrl_c_says_where_it_stopped_saves_nothing_and_exits_130(fake_data, tmp
             return forward(pred, target)
         loss.forward = interrupt_on_the_tenth_batch
         return loss
-    monkeypatch.setattr(cli, "_loss_for", interrupting_loss)
+    monkeypatch.setattr(losses, "for_outputs", interrupting_loss)
     # 270 training samples in batches of 128: 3 per epoch (validation adds one call each).
     save = tmp_path / "m.npz"
     code = main(["train", "mnist", "--epochs", "5", "--quiet", "--save", str(save)])
@@ -146,7 +148,7 @@ def test_ctrl_c_says_where_it_stopped_saves_nothing_and_exits_130(fake_data, tmp
 def test_ctrl_c_while_loading_data(capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "load_dataset", interrupted)
+    monkeypatch.setattr(datasets, "load_dataset", interrupted)
     assert main(["train", "mnist"]) == 130
     assert capsys.readouterr().err == "dlfs: interrupted; nothing was saved\n"
 
@@ -156,7 +158,7 @@ def test_ctrl_c_while_loading_data(capsys, monkeypatch):
 def test_json_into_a_closed_pipe_ends_quietly():
     code = FAKE_DATA + textwrap.dedent('''
         import sys, time
-        cli.load_dataset = fake_load_dataset
+        datasets.load_dataset = fake_load_dataset
         time.sleep(0.5)              # the reader below has closed the pipe by now
         sys.exit(cli.main(["train", "mnist", "--epochs", "1", "--quiet", "--json"]))
     ''')
@@ -185,24 +187,24 @@ def test_evaluate_feeds_the_recorded_input_shape(tmp_path, capsys, monkeypatch):
 
     images = np.random.default_rng(0).random((30, 28, 28)).astype(np.float32)
     labels = np.arange(30) % 10
-    monkeypatch.setattr(cli, "load_test_set", lambda name: (images, labels, 10))
+    monkeypatch.setattr(datasets, "load_test_set", lambda name: (images, labels, 10))
     model = Sequential([Flatten(), Dense(784, 10, rng=np.random.default_rng(0))])
     path = save_model(model, tmp_path / "flat.npz", input_shape=(1, 28, 28))   # NCHW input
     assert main(["evaluate", "mnist", "--params", str(path), "--json"]) == 0
     assert '"test_accuracy"' in capsys.readouterr().out
-    assert cli.arrange_inputs(images, (1, 28, 28)).shape == (30, 1, 28, 28)
+    assert datasets.arrange_inputs(images, (1, 28, 28)).shape == (30, 1, 28, 28)
     rgb = np.zeros((2, 64, 64, 3), np.float32)
     rgb[..., 2] = 1
-    nchw = cli.arrange_inputs(rgb, (3, 64, 64))
+    nchw = datasets.arrange_inputs(rgb, (3, 64, 64))
     assert nchw.shape == (2, 3, 64, 64) and nchw[:, 2].min() == 1 and nchw[:, :2].max() == 0
-    assert cli.arrange_inputs(rgb, (12288,)).shape == (2, 12288)
-    assert cli.arrange_inputs(rgb, (5, 5)) is None
+    assert datasets.arrange_inputs(rgb, (12288,)).shape == (2, 12288)
+    assert datasets.arrange_inputs(rgb, (5, 5)) is None
 
 
 def test_a_real_sigint_during_training(tmp_path):
     code = FAKE_DATA + textwrap.dedent(f'''
         import sys
-        cli.load_dataset = fake_load_dataset
+        datasets.load_dataset = fake_load_dataset
         sys.exit(cli.main(["train", "mnist", "--epochs", "1000000", "--save",
                            {str(tmp_path / "m.npz")!r}]))
     ''')

@@ -430,3 +430,17 @@ def test_backward_returns_a_fresh_gradient_each_call(case):
     g1 = loss.backward()
     g1[...] = 0
     assert np.any(loss.backward() != 0)
+
+
+def test_for_outputs_picks_bce_on_one_logit_and_softmax_ce_otherwise():
+    from dlfs.losses import for_outputs
+
+    one = for_outputs(1)
+    assert isinstance(one, BinaryCrossEntropy) and one.from_logits
+    assert isinstance(for_outputs(2), SoftmaxCrossEntropy)
+    assert isinstance(for_outputs(10), SoftmaxCrossEntropy)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="n_outputs must be > 0"):
+            for_outputs(bad)
+    with pytest.raises(TypeError, match="n_outputs must be an integer"):
+        for_outputs(1.0)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as F
-from ._checks import check_array, check_labels
+from ._checks import check_array, check_labels, check_positive
 
 
 class Loss:
@@ -252,3 +252,14 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES = {"mse": MSE, "bce": BinaryCrossEntropy, "softmax_ce": SoftmaxCrossEntropy}
+
+
+def for_outputs(n_outputs: int) -> Loss:
+    """The classification loss for a model with ``n_outputs`` logits.
+
+    One logit is a binary classifier: :class:`BinaryCrossEntropy` on logits
+    (targets of shape (n, 1) in {0, 1}); two or more are one logit per class:
+    :class:`SoftmaxCrossEntropy` (integer labels or one-hot rows).
+    """
+    check_positive(n_outputs, "n_outputs", integer=True)
+    return BinaryCrossEntropy(from_logits=True) if n_outputs == 1 else SoftmaxCrossEntropy()

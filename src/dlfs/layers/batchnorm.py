@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_float_dtype, check_positive
-from .base import Layer
+from .base import Layer, config_size
 
 
 class BatchNorm(Layer):
@@ -101,6 +101,11 @@ class BatchNorm(Layer):
 
     def config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
+
+    @classmethod
+    def param_shapes(cls, config):
+        n = config_size(config, "n_features")
+        return {name: (n,) for name in ("gamma", "beta", "running_mean", "running_var")}
 
     def output_shape(self, input_shape):
         if len(input_shape) < 1 or input_shape[0] != self.n_features:
