@@ -26,6 +26,7 @@ dispatch only; no library module imports it.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -40,7 +41,7 @@ from .data import DatasetError, datasets
 from .data.transforms import split_sizes
 from .io import ParameterFileError, check_sample_size, check_save_path, load_model, save_model
 from .layers import ACTIVATION_LAYERS
-from .optim import OPTIMIZERS, AdamW
+from .optim import OPTIMIZERS, AdamW, make_optimizer
 from .recipes import cats, mnist, mnist_cnn
 from .schedules import ExponentialDecay, check_rates
 from .train import TrainingDiverged, TrainingInterrupted, check_batching, evaluate
@@ -252,6 +253,12 @@ def _check_train(args, recipe) -> None:
             batchnorm = " --batchnorm" if getattr(recipe, "batchnorm", False) else ""
             args.subparser.error(f"the {recipe.name} recipe with {described}{limit}"
                                  f"{batchnorm}: {err}")
+    if hasattr(recipe, "optimizer"):
+        try:
+            make_optimizer(recipe.optimizer, recipe.lr, weight_decay=recipe.weight_decay)
+        except ValueError as err:
+            args.subparser.error(f"--optimizer {recipe.optimizer} with --lr {recipe.lr:g}, "
+                                 f"--weight-decay {recipe.weight_decay:g}: {err}")
     if getattr(recipe, "lr_decay", None):
         try:
             check_rates(ExponentialDecay(recipe.lr, recipe.lr_decay), recipe.epochs)
@@ -354,17 +361,14 @@ def _describe_inputs(shape) -> str:
 
 def cmd_evaluate(args) -> dict:
     model = load_model(args.params)
-    images, labels, n_classes = datasets.load_test_set(args.dataset)
-    n_out = datasets.n_outputs(n_classes)
     input_shape = _model_input_shape(model)
-    X = None if input_shape is None else datasets.arrange_inputs(images, input_shape)
-    if X is None and args.dataset == "cats" and input_shape is not None and len(input_shape) == 1:
-        pooled = cats.pooled_test_set(input_shape[0])      # a model of the cats recipe
-        X = None if pooled is None else pooled[0]
-    out_shape = None
+    X, labels, n_classes, sample = _test_inputs(args.dataset, input_shape)
+    n_out = datasets.n_outputs(n_classes)
+    out_shape, size = None, 1
     if X is not None:
-        check_sample_size(model, X.shape[1:], args.params)
-        dtype = next(iter(model.state().values()), np.empty(0, np.float32)).dtype
+        size = check_sample_size(model, X.shape[1:], args.params)   # a forged width or padding
+        dtype = next((layer.dtype for layer in model.layers if layer.dtype is not None),
+                     np.float32)
         X = X.astype(dtype, copy=False)
         try:
             out_shape = model.forward(X[:1], training=False).shape[1:]
@@ -382,21 +386,52 @@ def cmd_evaluate(args) -> dict:
                  f"{_describe_inputs(out_shape) if out_shape else '?'} outputs")
         raise ParameterFileError(
             f"{args.params} was not trained on {args.dataset}: the model {takes}, the dataset "
-            f"needs {_describe_inputs(images.shape[1:])} -> {n_out}")
-    batch_size = max(1, min(4096, EVAL_BUDGET // check_sample_size(model, X.shape[1:])))
+            f"needs {_describe_inputs(sample)} -> {n_out}")
+    batch_size = max(1, min(4096, EVAL_BUDGET // size))
     test_loss, test_acc = evaluate(model, losses.for_outputs(n_out), X,
                                    datasets.as_targets(labels, n_classes), batch_size=batch_size)
     return {"command": "evaluate", "dataset": args.dataset, "params": args.params,
             "test_accuracy": test_acc, "test_loss": test_loss, "n_params": model.n_params()}
 
 
+def _test_inputs(dataset: str, input_shape):
+    """The test set laid out for the model (X None if no layout fits), labels, classes, shape.
+
+    Only the test file is read.  A cats model with fewer inputs than a picture has
+    values is one of the cats recipe's, which takes pooled pictures.
+    """
+    pictures = datasets.dataset_module(dataset).IMAGE_SHAPE
+    if (dataset == "cats" and input_shape is not None and len(input_shape) == 1
+            and input_shape[0] < int(np.prod(pictures))):
+        pooled = cats.pooled_test_set(input_shape[0])
+        if pooled is not None:
+            return pooled[0], pooled[1], datasets.N_CLASSES[dataset], pictures
+    images, labels, n_classes = datasets.load_test_set(dataset)
+    X = None if input_shape is None else datasets.arrange_inputs(images, input_shape)
+    return X, labels, n_classes, images.shape[1:]
+
+
 # -- the command ------------------------------------------------------------------------------
 
+class _Nowhere(io.TextIOBase):
+    """Stands in for a standard stream that was closed when the command started."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 def _open_missing_streams() -> None:
-    """A closed stdin/stdout/stderr (cron, daemons) is None in Python: write to /dev/null."""
+    """A closed stdout/stderr (cron, daemons) is None in Python: write nowhere instead.
+
+    Otherwise ``print(..., file=sys.stderr)`` would write to stdout (``file=None``)
+    and spoil ``--json``, and the final flush would be an AttributeError.
+    """
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w"))   # noqa: SIM115  (lives as long as we do)
+            setattr(sys, name, _Nowhere())
 
 
 def _report(result: dict, args) -> None:
