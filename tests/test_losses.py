@@ -444,3 +444,20 @@ def test_for_outputs_picks_bce_on_one_logit_and_softmax_ce_otherwise():
             for_outputs(bad)
     with pytest.raises(TypeError, match="n_outputs must be an integer"):
         for_outputs(1.0)
+
+
+@pytest.mark.parametrize("loss, shape, target", [
+    (MSE(), (2, 3), np.zeros((2, 3), np.float16)),
+    (SoftmaxCrossEntropy(), (2, 3), np.array([0, 1])),
+    (BinaryCrossEntropy(from_logits=True), (2, 1), np.zeros((2, 1), np.float16))])
+def test_float16_predictions_are_refused_as_layers_refuse_them(loss, shape, target):
+    with pytest.raises(TypeError, match=r"prediction dtype must be float32 or float64, got "
+                                        r"float16 \(float16 underflows"):
+        loss.forward(np.zeros(shape, np.float16), target)
+
+
+def test_mse_beyond_float32_is_infinite_with_numpys_warning():
+    pred = np.full((2, 1), 1e20, np.float32)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert MSE().forward(pred, np.zeros_like(pred)) == np.inf
+    assert MSE().forward(pred.astype(np.float64), np.zeros((2, 1))) == pytest.approx(1e40)
