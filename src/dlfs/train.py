@@ -15,12 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_positive
-
-try:  # TODO(core-b): core-a's NonFiniteError; remove the fallback after the merge
-    from ._checks import NonFiniteError
-except ImportError:  # pragma: no cover
-    NonFiniteError = ValueError
+from ._checks import NonFiniteError, check_array, check_positive
 from .losses import Loss
 from .model import Sequential
 from .optim import Optimizer

@@ -139,6 +139,14 @@ def _private_folder(root: Path) -> Path:
     return root
 
 
+def _regular_file(path: Path) -> bool:
+    """A regular file itself, not a symbolic link to one."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
 def data_key(data) -> str:
     """SHA-256 of every array in ``data`` (a dataclass, tuple, list or dict of arrays),
     with their shapes and dtypes."""
@@ -210,12 +218,19 @@ def cached(train, recipe: Recipe, data, *, seed: int = 0,
     root = _private_folder(cache_folder(cache_dir))
     params = root / f"{recipe.name}-{key}.npz"
     meta = root / f"{recipe.name}-{key}.json"
-    if params.is_file() and meta.is_file():
-        info = json.loads(meta.read_text())
-        return Result(load_model(params), History(**info["history"]), recipe, seed,
-                      info["train_seconds"], info["test_loss"], info["test_accuracy"],
-                      tuple(info["input_shape"]), info["restored_best"], info["extra"]), True
+    if _regular_file(params) and _regular_file(meta):
+        try:
+            info = json.loads(meta.read_text())
+            return Result(load_model(params), History(**info["history"]), recipe, seed,
+                          info["train_seconds"], info["test_loss"], info["test_accuracy"],
+                          tuple(info["input_shape"]), info["restored_best"],
+                          info["extra"]), True
+        except (OSError, ValueError, KeyError, TypeError):   # damaged: train again
+            pass
     result = train(recipe, data, seed=seed)
+    for path in (params, meta):          # save_model follows links: never write through one
+        if path.is_symlink() or (path.exists() and not _regular_file(path)):
+            path.unlink()
     save_model(result.model, params, input_shape=result.input_shape)
     info = {"history": dataclasses.asdict(result.history),
             "train_seconds": result.train_seconds, "test_loss": result.test_loss,

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_choice, check_positive
-from ..data import load_mnist, to_float, train_val_split
+from .. import data as dlfs_data
+from ..data import to_float, train_val_split
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential, mlp
 from ..optim import OPTIMIZERS, make_optimizer
@@ -126,7 +127,7 @@ def load_data(*, val_fraction: float = RECIPE.val_fraction, seed: int = 0,
     data_dir : path-like, optional
         Passed to :func:`dlfs.data.load_mnist`.
     """
-    x_train, y_train, x_test, y_test = load_mnist(data_dir=data_dir)
+    x_train, y_train, x_test, y_test = dlfs_data.load_mnist(data_dir=data_dir)
     if limit is not None:
         check_positive(limit, "limit", integer=True)
         x_train, y_train = x_train[:limit], y_train[:limit]
