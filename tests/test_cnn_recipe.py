@@ -64,7 +64,7 @@ def test_training_learns_the_synthetic_digits_and_keeps_the_best_epoch(synthetic
 def test_the_recipe_refuses_options_it_does_not_have_and_bad_values():
     with pytest.raises(ValueError, match="the mnist cnn recipe has no option 'optimizer'"):
         recipe.RECIPE.with_(optimizer="sgd")
-    with pytest.raises(TypeError, match="channels must be a tuple of two"):
+    with pytest.raises(ValueError, match="channels must hold two channel counts"):
         recipe.RECIPE.with_(channels=(8,))
     with pytest.raises(ValueError, match="lr must be > 0"):
         recipe.RECIPE.with_(lr=0.0)

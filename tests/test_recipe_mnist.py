@@ -139,7 +139,7 @@ def test_with_refuses_unknown_options_and_bad_values():
         mnist.RECIPE.with_(epochs=0)
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
         mnist.RECIPE.with_(optimizer="adagrad")
-    with pytest.raises(TypeError, match="hidden must be a tuple"):
+    with pytest.raises(TypeError, match="hidden must be a tuple of positive integers"):
         mnist.RECIPE.with_(hidden=[32])
     with pytest.raises(ValueError, match="val_fraction must be in"):
         mnist.Recipe(val_fraction=1.0)

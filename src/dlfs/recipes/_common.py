@@ -20,13 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_choice, check_positive
 from .._files import atomic_write
 from ..io import load_model, save_model
 from ..model import Sequential
+from ..optim import OPTIMIZERS
 from ..train import History
 
 #: Environment variable naming the folder of trained recipe results.
 CACHE_DIR_ENV = "DLFS_CACHE_DIR"
+
+
+def check_sizes(sizes, name: str) -> None:
+    """``sizes`` must be a tuple of positive integers (layer widths, channels)."""
+    if not isinstance(sizes, tuple):
+        raise TypeError(f"{name} must be a tuple of positive integers, got {sizes!r}")
+    for size in sizes:
+        check_positive(size, f"each of {name}", integer=True)
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,25 @@ class Recipe:
         self.check()
 
     def check(self) -> None:
-        """Raise ValueError or TypeError for a value the recipe cannot use."""
+        """Raise ValueError or TypeError for a value the recipe cannot use.
+
+        Checks the fields recipes share, when the recipe has them; a subclass
+        calls it and adds the checks of its own fields.
+        """
+        have = {f.name for f in dataclasses.fields(self)}
+        for name in ("epochs", "batch_size", "patience"):      # patience None: no stopping
+            if name in have and not (name == "patience" and self.patience is None):
+                check_positive(getattr(self, name), name, integer=True)
+        for name, allow_zero in (("lr", False), ("lr_decay", True), ("weight_decay", True)):
+            if name in have:
+                check_positive(getattr(self, name), name, allow_zero=allow_zero)
+        if "optimizer" in have:
+            check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        if "val_fraction" in have and not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        if "dropout" in have and not (isinstance(self.dropout, (int, float))
+                                      and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
     def with_(self, **changes) -> Recipe:
         """A copy with some fields changed (``RECIPE.with_(epochs=3)``), checked.

@@ -51,18 +51,11 @@ class CnnRecipe(_common.Recipe):
     name = "mnist cnn"
 
     def check(self) -> None:
-        if not isinstance(self.channels, tuple) or len(self.channels) != 2:
-            raise TypeError(f"channels must be a tuple of two channel counts, "
-                            f"got {self.channels!r}")
-        for c in self.channels:
-            check_positive(c, "channels", integer=True)
+        super().check()
+        _common.check_sizes(self.channels, "channels")
+        if len(self.channels) != 2:
+            raise ValueError(f"channels must hold two channel counts, got {self.channels!r}")
         check_positive(self.hidden, "hidden", integer=True)
-        check_positive(self.epochs, "epochs", integer=True)
-        check_positive(self.batch_size, "batch_size", integer=True)
-        check_positive(self.lr, "lr")
-        check_positive(self.lr_decay, "lr_decay", allow_zero=True)
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
 
 
 #: The chapter's recipe; ``dlfs train mnist --model cnn`` uses it, with its options on top.
