@@ -83,7 +83,8 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    __call__ = forward
+    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        return self.forward(x, training)        # looked up at call time: subclasses override forward
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate ``dL/d(output)`` and fill every layer's ``grads``.
@@ -193,7 +194,14 @@ def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,
     The last layer is a bare Dense layer producing logits (pair it with
     :class:`~dlfs.losses.SoftmaxCrossEntropy` or ``BinaryCrossEntropy(from_logits=True)``).
     Hidden layers are Dense [-> BatchNorm] -> activation [-> Dropout].
-    ``init`` defaults to He for ReLU-type activations and Xavier otherwise.
+
+    ``init`` is the initialiser of the *hidden* layers' weights; it defaults to
+    He for ReLU-type activations and Xavier otherwise.  The output layer is
+    always initialised with ``"xavier_uniform"``: no activation follows it, so
+    He's factor 2 (which makes up for ReLU zeroing half its inputs' variance)
+    does not apply, and Xavier keeps the initial logits at about unit variance.
+    ``rng`` (default: a generator seeded with 0) draws every initial weight and
+    every Dropout mask, so two calls with equal arguments build equal models.
     """
     from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout
     from ._checks import check_choice
