@@ -19,6 +19,7 @@ from ._checks import NonFiniteError, check_array, check_positive
 from .losses import Loss
 from .model import Sequential
 from .optim import Optimizer
+from .schedules import check_rates
 
 
 def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *,
@@ -344,7 +345,8 @@ class Callback:
 class LearningRateSchedule(Callback):
     """Set ``optimizer.lr = schedule(epoch)`` before every epoch (``epoch`` from 0).
 
-    Every rate must be a positive, finite number (checked each epoch).
+    Every epoch's rate is checked before training starts
+    (:func:`dlfs.schedules.check_rates`): a positive, finite number.
     """
 
     def __init__(self, schedule) -> None:
@@ -353,14 +355,11 @@ class LearningRateSchedule(Callback):
                             f"got {type(schedule).__name__}")
         self.schedule = schedule
 
+    def on_train_begin(self, run: Run) -> None:
+        self.rates = check_rates(self.schedule, run.epochs)
+
     def on_epoch_begin(self, run: Run) -> None:
-        lr = self.schedule(run.epoch)
-        if (isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating))
-                or not np.isfinite(lr) or lr <= 0):
-            raise ValueError(f"the schedule gave learning rate {lr!r} for epoch "
-                             f"{run.epoch + 1}; a learning rate must be a positive, finite "
-                             "number")
-        run.optimizer.lr = float(lr)
+        run.optimizer.lr = self.rates[run.epoch]
 
 
 class EarlyStopping(Callback):
