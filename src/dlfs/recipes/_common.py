@@ -1,8 +1,9 @@
 """What every recipe shares: a frozen configuration type, one result type, one cache.
 
 * :class:`Recipe` is the base of every recipe's configuration (a frozen
-  dataclass): :meth:`Recipe.with_` makes a changed copy and refuses fields the
-  recipe does not have, and each recipe checks its values when it is built.
+  dataclass): :meth:`Recipe.with_` makes a changed copy and refuses fields
+  the recipe does not have, and each recipe checks its values when it is
+  built.
 * :class:`Result` is what every recipe's ``train`` returns.
 * :func:`cached` trains once and loads the identical result afterwards, from
   a per-user cache, under a key that covers everything the result depends on:
@@ -101,7 +102,7 @@ class Result:
 
     ``train_seconds`` counts the epochs (with augmentation and validation),
     not the data loading or the final test; ``input_shape`` is the shape of
-    one input sample of ``model`` (what :func:`dlfs.save_model` records).
+    one input sample of ``model`` (what :func:`dlfs.io.save_model` records).
     """
 
     model: Sequential

@@ -8,7 +8,7 @@
 The recipe was chosen on the validation set (6,000 training images held out,
 stratified, seeded); the 10,000 test images are only used for the final
 number.  ``dlfs train mnist`` uses :data:`RECIPE` as its defaults and applies
-its options on top (:meth:`Recipe.with_`).
+its options on top (:meth:`~dlfs.recipes._common.Recipe.with_`).
 """
 from __future__ import annotations
 
