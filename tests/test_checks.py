@@ -86,3 +86,9 @@ def test_non_finite_values_raise_non_finite_error_a_value_error():
     with pytest.raises(ValueError) as info:               # other value errors keep their type
         check_array(np.zeros(3), "x", ndim=2)
     assert type(info.value) is ValueError
+
+
+def test_integers_beyond_int64_are_checked_as_numbers():
+    assert check_positive(10**25, "seed", integer=True) == 10**25
+    with pytest.raises(ValueError, match=r"limit must be > 0, got -100000000000000000000000000000"):
+        check_positive(-10**29, "limit", integer=True)

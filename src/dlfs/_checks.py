@@ -86,7 +86,9 @@ def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool 
     if isinstance(value, bool) or not isinstance(value, kind):
         want = "an integer" if integer else "a number"
         raise TypeError(f"{name} must be {want}, got {value!r}")
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    # A Python int is always finite (and may exceed what np.isfinite takes: 10**25).
+    finite = isinstance(value, int) or np.isfinite(value)
+    if not finite or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return value

@@ -143,8 +143,7 @@ def test_cli_trains_the_recipe_and_evaluate_reproduces_its_accuracy(data_env, ca
     out = capsys.readouterr()
     assert out.err == ""
     result = json.loads(out.out.strip().splitlines()[-1])
-    assert result["recipe"] == recipe.RECIPE_NAME
-    assert result["hidden"] == list(recipe.RECIPE.hidden)
+    assert result["recipe"] == recipe.RECIPE.as_dict()
     assert result["n_params"] == load_model(params).n_params()
     assert main(["evaluate", "cats", "--params", str(params), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -152,11 +151,13 @@ def test_cli_trains_the_recipe_and_evaluate_reproduces_its_accuracy(data_env, ca
     assert evaluated["test_loss"] == pytest.approx(result["test_loss"], rel=1e-5)
 
 
-def test_cli_with_model_options_keeps_the_generic_path(data_env, cats_case, capsys):
+def test_cli_options_change_the_recipe_and_never_switch_models(data_env, cats_case, capsys):
     data_env(cats_case)
     assert main(["train", "cats", "--hidden", "4", "--epochs", "1", "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert "recipe" not in result and result["hidden"] == [4]
+    assert result["recipe"] == recipe.RECIPE.with_(hidden=(4,), epochs=1).as_dict()
+    pool = recipe.RECIPE.pool                          # still the recipe's pooled pictures
+    assert result["n_params"] == (64 // pool) ** 2 * 3 * 4 + 4 + 4 + 1
 
 
 def test_select_takes_the_best_mean_and_breaks_ties_by_order():

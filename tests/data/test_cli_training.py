@@ -59,8 +59,7 @@ def test_parameters_of_another_dataset_are_refused(data_env, mnist_case, cats_ca
 
 def test_train_cats_reports_progress_unless_quiet(data_env, cats_case, capsys):
     data_env(cats_case)
-    assert main(["train", "cats", "--hidden", "7", "--epochs", "3", "--val-fraction", "0.25",
-                 "--json"]) == 0
+    assert main(["train", "cats", "--hidden", "7", "--epochs", "3", "--json"]) == 0
     out = capsys.readouterr()
     result = last_json(out.out)
     assert result["epochs"] == 3 and 0.0 <= result["test_accuracy"] <= 1.0

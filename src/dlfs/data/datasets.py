@@ -25,6 +25,16 @@ def dataset_module(name: str):
     return mnist if name == "mnist" else cats
 
 
+def train_size(name: str) -> int | None:
+    """Number of training samples of dataset ``name``, from its manifest (None if unknown).
+
+    Lets options be checked against the dataset before anything is loaded.
+    """
+    module = dataset_module(name)
+    manifest = module.MNIST_FILES["train_labels"] if module is mnist else module.CATS_FILES["train"]
+    return manifest.n_samples
+
+
 def load_dataset(name: str, *, seed: int, val_fraction: float, limit: int | None):
     """Train/validation/test arrays, float32 features of shape (n, n_features).
 
@@ -88,4 +98,4 @@ def n_outputs(n_classes: int) -> int:
 
 
 __all__ = ["N_CLASSES", "arrange_inputs", "as_targets", "dataset_module", "load_dataset",
-           "load_test_set", "n_outputs"]
+           "load_test_set", "n_outputs", "train_size"]

@@ -76,12 +76,16 @@ class RemoteFile:
         Size in bytes of that same content.
     urls : tuple of str
         Download URLs, tried in order.
+    n_samples : int, optional
+        Number of samples (pictures or labels) the file holds, so that
+        options can be checked against a dataset before it is loaded.
     """
 
     name: str
     sha256: str
     size: int
     urls: tuple[str, ...] = ()
+    n_samples: int | None = None
 
     @property
     def gzipped(self) -> bool:
