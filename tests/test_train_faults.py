@@ -83,10 +83,15 @@ def test_history_loss_is_the_mean_over_the_samples_trained_on(blobs):
 def test_a_bad_scheduled_learning_rate_is_refused_naming_the_epoch(blobs, lr):
     X, y = blobs
     schedule = lambda epoch: 0.01 if epoch < 2 else lr       # noqa: E731
-    with pytest.raises(ValueError, match=rf"the schedule gave learning rate "
-                                         rf"{ {'0.1': repr('0.1')}.get(lr, lr)!s} for epoch 3; "
-                                         r"a learning rate must be a positive, finite number"):
-        fit(mlp([2, 4, 3]), SoftmaxCrossEntropy(), SGD(0.01), X, y, epochs=5, schedule=schedule)
+    model = mlp([2, 4, 3])
+    before = {k: v.copy() for k, v in model.state().items()}
+    with pytest.raises(ValueError, match=rf"the schedule gives learning rate "
+                                         rf"{ {'0.1': repr('0.1')}.get(lr, lr)!s} for epoch 3 "
+                                         r"of 5; a learning rate must be a positive, finite "
+                                         r"number"):
+        fit(model, SoftmaxCrossEntropy(), SGD(0.01), X, y, epochs=5, schedule=schedule)
+    # refused before training: nothing was trained
+    assert all(np.array_equal(v, before[k]) for k, v in model.state().items())
 
 
 # -- defect 11: divergence ----------------------------------------------------------------------

@@ -8,10 +8,9 @@ and change the rounding of its result, so the same seed gives the same
 training run only at the same number of BLAS threads.
 
 This is the package's one place for thread control: the recipes, the
-benchmark and :mod:`dlfs.interop` all use it.  It relies on `threadpoolctl
-<https://github.com/joblib/threadpoolctl>`_ (the library scikit-learn uses),
-which finds the BLAS NumPy is linked to (OpenBLAS, MKL, BLIS...) whatever its
-file or symbol names.
+benchmark and :mod:`dlfs.interop` all use it.  It relies on threadpoolctl
+(the library scikit-learn uses), which finds the BLAS NumPy is linked to
+(OpenBLAS, MKL, BLIS...) whatever its file or symbol names.
 """
 from __future__ import annotations
 

@@ -15,15 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_positive
-
-try:  # TODO(core-b): core-a's NonFiniteError; remove the fallback after the merge
-    from ._checks import NonFiniteError
-except ImportError:  # pragma: no cover
-    NonFiniteError = ValueError
+from ._checks import NonFiniteError, check_array, check_positive
 from .losses import Loss
 from .model import Sequential
 from .optim import Optimizer
+from .schedules import check_rates
 
 
 def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *,
@@ -200,15 +196,17 @@ def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
     return total / len(X), acc
 
 
-def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
-        epochs: int, batch_size: int = 64, validation: tuple[np.ndarray, np.ndarray] | None = None,
-        schedule=None, patience: int | None = None, augment=None, callbacks=(), seed: int = 0,
-        progress: bool | None = None, drop_last: bool | None = None,
+def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
+        X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 64,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        schedule=None, patience: int | None = None, augment=None,
+        callbacks=(), seed: int = 0, progress: bool | None = None,
+        drop_last: bool | None = None,
         divergence_factor: float | None = 1e3) -> History:
-    """Train ``model`` with mini-batch gradient descent; return the :class:`History`.
+    """Train ``model`` with mini-batch gradient descent; return its History.
 
-    Implements :eq:`eq-tl-sgd`: :func:`fit` runs the epochs, :func:`fit_epoch`
-    one pass over the data, :func:`step` one mini-batch.
+    :func:`fit` runs the epochs, :func:`fit_epoch` one pass over the data,
+    :func:`step` one mini-batch step :eq:`eq-tl-sgd`.
 
     Parameters
     ----------
@@ -265,11 +263,12 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
     ValueError
         For bad arguments, before any training.
     """
-    run = _start(model, loss, optimizer, X, y, epochs=epochs, batch_size=batch_size,
-                 validation=validation, schedule=schedule, patience=patience, augment=augment,
-                 callbacks=callbacks, seed=seed, progress=progress, drop_last=drop_last,
-                 divergence_factor=divergence_factor)
-    # Overflow warnings would only announce the divergence that step() reports.
+    run = _start(model, loss, optimizer, X, y, epochs=epochs,
+                 batch_size=batch_size, validation=validation,
+                 schedule=schedule, patience=patience, augment=augment,
+                 callbacks=callbacks, seed=seed, progress=progress,
+                 drop_last=drop_last, divergence_factor=divergence_factor)
+    # Overflow warnings would only announce the divergence step() reports.
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             run.notify("on_train_begin")
@@ -279,41 +278,49 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
                 run.notify("on_epoch_end")
                 if run.stop:
                     break
-        except KeyboardInterrupt:                   # Ctrl-C: say in which epoch
-            raise TrainingInterrupted(run.epoch + 1, epochs, run.history) from None
+        except KeyboardInterrupt:               # Ctrl-C: say in which epoch
+            raise TrainingInterrupted(run.epoch + 1, epochs,
+                                      run.history) from None
         finally:
             run.notify("on_train_end")
     return run.history
 
 
 def fit_epoch(run: Run) -> None:
-    """One pass over the training set in shuffled mini-batches, then the validation set."""
+    """One pass over the training set in shuffled mini-batches, then the
+    validation set."""
     X = run.X if run.augment is None else run.augmented()
     history, start = run.history, time.perf_counter()
     total, correct, seen = 0.0, 0, 0
-    for Xb, yb in batches(X, run.y, run.batch_size, rng=run.rng, drop_last=run.drop_last):
+    for Xb, yb in batches(X, run.y, run.batch_size, rng=run.rng,
+                          drop_last=run.drop_last):
         out, batch_loss = step(run, Xb, yb)
-        total += batch_loss * len(Xb)                # the epoch's loss: a mean over samples
+        total += batch_loss * len(Xb)       # the epoch's loss: a sample mean
         seen += len(Xb)
         correct += run.n_correct(out, yb)
     history.seconds.append(time.perf_counter() - start)
     history.loss.append(total / seen)
-    history.accuracy.append(correct / seen if run.classifies else float("nan"))
+    history.accuracy.append(correct / seen if run.classifies
+                            else float("nan"))
     history.lr.append(run.optimizer.lr)
     if run.validation is not None:
         val_loss, val_acc = evaluate(run.model, run.loss, *run.validation)
         history.val_loss.append(val_loss)
-        history.val_accuracy.append(float("nan") if val_acc is None else val_acc)
+        history.val_accuracy.append(float("nan") if val_acc is None
+                                    else val_acc)
 
 
 def step(run: Run, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, float]:
-    """One step of :eq:`eq-tl-sgd` on a mini-batch; returns the output and the batch loss."""
+    """One mini-batch step; returns the network's output and the batch loss.
+
+    Implements :eq:`eq-tl-sgd`.
+    """
     try:
         out = run.model.forward(Xb, training=True)
         batch_loss = run.loss.forward(out, yb)
     except NonFiniteError:
-        # X and y are finite, so a NaN or infinity inside the network comes from
-        # parameters that grew out of range: check_divergence says so.
+        # X and y are finite, so a NaN or infinity inside the network comes
+        # from parameters that grew out of range: check_divergence says so.
         run.check_divergence(None)
         raise
     run.check_divergence(batch_loss)
@@ -349,7 +356,8 @@ class Callback:
 class LearningRateSchedule(Callback):
     """Set ``optimizer.lr = schedule(epoch)`` before every epoch (``epoch`` from 0).
 
-    Every rate must be a positive, finite number (checked each epoch).
+    Every epoch's rate is checked before training starts
+    (:func:`dlfs.schedules.check_rates`): a positive, finite number.
     """
 
     def __init__(self, schedule) -> None:
@@ -358,14 +366,11 @@ class LearningRateSchedule(Callback):
                             f"got {type(schedule).__name__}")
         self.schedule = schedule
 
+    def on_train_begin(self, run: Run) -> None:
+        self.rates = check_rates(self.schedule, run.epochs)
+
     def on_epoch_begin(self, run: Run) -> None:
-        lr = self.schedule(run.epoch)
-        if (isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating))
-                or not np.isfinite(lr) or lr <= 0):
-            raise ValueError(f"the schedule gave learning rate {lr!r} for epoch "
-                             f"{run.epoch + 1}; a learning rate must be a positive, finite "
-                             "number")
-        run.optimizer.lr = float(lr)
+        run.optimizer.lr = self.rates[run.epoch]
 
 
 class EarlyStopping(Callback):

@@ -1,8 +1,9 @@
 """What every recipe shares: a frozen configuration type, one result type, one cache.
 
 * :class:`Recipe` is the base of every recipe's configuration (a frozen
-  dataclass): :meth:`Recipe.with_` makes a changed copy and refuses fields the
-  recipe does not have, and each recipe checks its values when it is built.
+  dataclass): :meth:`Recipe.with_` makes a changed copy and refuses fields
+  the recipe does not have, and each recipe checks its values when it is
+  built.
 * :class:`Result` is what every recipe's ``train`` returns.
 * :func:`cached` trains once and loads the identical result afterwards, from
   a per-user cache, under a key that covers everything the result depends on:
@@ -20,13 +21,23 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_choice, check_positive
 from .._files import atomic_write
 from ..io import load_model, save_model
 from ..model import Sequential
+from ..optim import OPTIMIZERS
 from ..train import History
 
 #: Environment variable naming the folder of trained recipe results.
 CACHE_DIR_ENV = "DLFS_CACHE_DIR"
+
+
+def check_sizes(sizes, name: str) -> None:
+    """``sizes`` must be a tuple of positive integers (layer widths, channels)."""
+    if not isinstance(sizes, tuple):
+        raise TypeError(f"{name} must be a tuple of positive integers, got {sizes!r}")
+    for size in sizes:
+        check_positive(size, f"each of {name}", integer=True)
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,25 @@ class Recipe:
         self.check()
 
     def check(self) -> None:
-        """Raise ValueError or TypeError for a value the recipe cannot use."""
+        """Raise ValueError or TypeError for a value the recipe cannot use.
+
+        Checks the fields recipes share, when the recipe has them; a subclass
+        calls it and adds the checks of its own fields.
+        """
+        have = {f.name for f in dataclasses.fields(self)}
+        for name in ("epochs", "batch_size", "patience"):      # patience None: no stopping
+            if name in have and not (name == "patience" and self.patience is None):
+                check_positive(getattr(self, name), name, integer=True)
+        for name, allow_zero in (("lr", False), ("lr_decay", True), ("weight_decay", True)):
+            if name in have:
+                check_positive(getattr(self, name), name, allow_zero=allow_zero)
+        if "optimizer" in have:
+            check_choice(self.optimizer, "optimizer", OPTIMIZERS)
+        if "val_fraction" in have and not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
+        if "dropout" in have and not (isinstance(self.dropout, (int, float))
+                                      and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
 
     def with_(self, **changes) -> Recipe:
         """A copy with some fields changed (``RECIPE.with_(epochs=3)``), checked.
@@ -73,7 +102,7 @@ class Result:
 
     ``train_seconds`` counts the epochs (with augmentation and validation),
     not the data loading or the final test; ``input_shape`` is the shape of
-    one input sample of ``model`` (what :func:`dlfs.save_model` records).
+    one input sample of ``model`` (what :func:`dlfs.io.save_model` records).
     """
 
     model: Sequential
@@ -137,6 +166,14 @@ def _private_folder(root: Path) -> Path:
         raise OSError(f"the result cache {root} belongs to another user or every user may "
                       f"write to it; set {CACHE_DIR_ENV} to a folder of your own")
     return root
+
+
+def _regular_file(path: Path) -> bool:
+    """A regular file itself, not a symbolic link to one."""
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
 
 
 def data_key(data) -> str:
@@ -210,12 +247,19 @@ def cached(train, recipe: Recipe, data, *, seed: int = 0,
     root = _private_folder(cache_folder(cache_dir))
     params = root / f"{recipe.name}-{key}.npz"
     meta = root / f"{recipe.name}-{key}.json"
-    if params.is_file() and meta.is_file():
-        info = json.loads(meta.read_text())
-        return Result(load_model(params), History(**info["history"]), recipe, seed,
-                      info["train_seconds"], info["test_loss"], info["test_accuracy"],
-                      tuple(info["input_shape"]), info["restored_best"], info["extra"]), True
+    if _regular_file(params) and _regular_file(meta):
+        try:
+            info = json.loads(meta.read_text())
+            return Result(load_model(params), History(**info["history"]), recipe, seed,
+                          info["train_seconds"], info["test_loss"], info["test_accuracy"],
+                          tuple(info["input_shape"]), info["restored_best"],
+                          info["extra"]), True
+        except (OSError, ValueError, KeyError, TypeError):   # damaged: train again
+            pass
     result = train(recipe, data, seed=seed)
+    for path in (params, meta):          # save_model follows links: never write through one
+        if path.is_symlink() or (path.exists() and not _regular_file(path)):
+            path.unlink()
     save_model(result.model, params, input_shape=result.input_shape)
     info = {"history": dataclasses.asdict(result.history),
             "train_seconds": result.train_seconds, "test_loss": result.test_loss,

@@ -30,7 +30,7 @@ from ..init import INITIALIZERS
 from ..layers import Dense
 from ..losses import BinaryCrossEntropy
 from ..model import Sequential, mlp
-from ..optim import OPTIMIZERS, make_optimizer
+from ..optim import make_optimizer
 from ..train import History, fit
 from . import _common
 from ._common import Result
@@ -77,23 +77,14 @@ class CatsConfig(_common.Recipe):
     name = "cats"
 
     def check(self) -> None:
-        if not isinstance(self.hidden, tuple):
-            raise TypeError(f"hidden must be a tuple of layer sizes, got {self.hidden!r}")
-        for size in self.hidden:
-            check_positive(size, "hidden layer size", integer=True)
+        super().check()
+        _common.check_sizes(self.hidden, "hidden")
         check_positive(self.pool, "pool", integer=True)
         if 64 % self.pool:
             raise ValueError(f"pool={self.pool} must divide the picture size 64")
         check_choice(self.init, "init", INITIALIZERS)
-        check_choice(self.optimizer, "optimizer", OPTIMIZERS)
-        check_positive(self.lr, "lr")
-        check_positive(self.weight_decay, "weight_decay", allow_zero=True)
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.flip, bool):
             raise TypeError(f"flip must be True or False, got {self.flip!r}")
-        check_positive(self.epochs, "epochs", integer=True)
-        check_positive(self.batch_size, "batch_size", integer=True)
 
     def describe(self) -> str:
         """One line for tables: architecture, resolution and the non-default choices."""

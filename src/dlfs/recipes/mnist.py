@@ -8,7 +8,7 @@
 The recipe was chosen on the validation set (6,000 training images held out,
 stratified, seeded); the 10,000 test images are only used for the final
 number.  ``dlfs train mnist`` uses :data:`RECIPE` as its defaults and applies
-its options on top (:meth:`Recipe.with_`).
+its options on top (:meth:`~dlfs.recipes._common.Recipe.with_`).
 """
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import check_choice, check_positive
-from ..data import load_mnist, to_float, train_val_split
+from .._checks import check_positive
+from .. import data as dlfs_data
+from ..data import to_float, train_val_split
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential, mlp
-from ..optim import OPTIMIZERS, make_optimizer
+from ..optim import make_optimizer
 from ..schedules import ExponentialDecay
 from ..train import evaluate, fit
 from . import _common
@@ -75,23 +76,9 @@ class Recipe(_common.Recipe):
     name = "mnist"
 
     def check(self) -> None:
-        if not isinstance(self.hidden, tuple):
-            raise TypeError(f"hidden must be a tuple of layer sizes, got {self.hidden!r}")
-        for size in self.hidden:
-            check_positive(size, "hidden layer size", integer=True)
-        check_positive(self.epochs, "epochs", integer=True)
-        check_positive(self.batch_size, "batch_size", integer=True)
-        check_positive(self.lr, "lr")
-        check_positive(self.lr_decay, "lr_decay", allow_zero=True)
-        check_choice(self.optimizer, "optimizer", sorted(OPTIMIZERS))
+        super().check()
+        _common.check_sizes(self.hidden, "hidden")
         check_positive(self.shift, "shift", integer=True, allow_zero=True)
-        check_positive(self.weight_decay, "weight_decay", allow_zero=True)
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if self.patience is not None:
-            check_positive(self.patience, "patience", integer=True)
 
 
 #: The recipe of the chapter and the default of ``dlfs train mnist``.
@@ -126,7 +113,7 @@ def load_data(*, val_fraction: float = RECIPE.val_fraction, seed: int = 0,
     data_dir : path-like, optional
         Passed to :func:`dlfs.data.load_mnist`.
     """
-    x_train, y_train, x_test, y_test = load_mnist(data_dir=data_dir)
+    x_train, y_train, x_test, y_test = dlfs_data.load_mnist(data_dir=data_dir)
     if limit is not None:
         check_positive(limit, "limit", integer=True)
         x_train, y_train = x_train[:limit], y_train[:limit]
@@ -239,15 +226,9 @@ def trained(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int
 
     Two chapters of the book need the recipe's trained model; training is
     deterministic, so the second one may load what the first one computed.
-    See :func:`dlfs.recipes._common.cached`: the cache is per user and keyed
-    on the recipe, the seed, the data, the source of :mod:`dlfs` and NumPy.
-
-    Returns
-    -------
-    result : Result
-        ``train_seconds`` is the time of the run that actually trained.
-    cached : bool
-        Whether the result came from the cache.
+    Returns ``(result, cached)`` as :func:`dlfs.recipes._common.cached`, whose
+    cache is per user and keyed on the recipe, the seed, the data, the source
+    of :mod:`dlfs` and NumPy.
     """
     data = load_data(val_fraction=recipe.val_fraction) if data is None else data
     return _common.cached(train, recipe, data, seed=seed, cache_dir=cache_dir)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_positive
-from ..data import load_mnist, to_float, train_val_split
+from .. import data as dlfs_data
+from ..data import to_float, train_val_split
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential
@@ -50,18 +51,11 @@ class CnnRecipe(_common.Recipe):
     name = "mnist cnn"
 
     def check(self) -> None:
-        if not isinstance(self.channels, tuple) or len(self.channels) != 2:
-            raise TypeError(f"channels must be a tuple of two channel counts, "
-                            f"got {self.channels!r}")
-        for c in self.channels:
-            check_positive(c, "channels", integer=True)
+        super().check()
+        _common.check_sizes(self.channels, "channels")
+        if len(self.channels) != 2:
+            raise ValueError(f"channels must hold two channel counts, got {self.channels!r}")
         check_positive(self.hidden, "hidden", integer=True)
-        check_positive(self.epochs, "epochs", integer=True)
-        check_positive(self.batch_size, "batch_size", integer=True)
-        check_positive(self.lr, "lr")
-        check_positive(self.lr_decay, "lr_decay", allow_zero=True)
-        if not 0 < self.val_fraction < 1:
-            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
 
 
 #: The chapter's recipe; ``dlfs train mnist --model cnn`` uses it, with its options on top.
@@ -90,7 +84,7 @@ def load_mnist_images(*, seed: int = 0, val_fraction: float = RECIPE.val_fractio
     validation set is a stratified ``val_fraction`` of the (first ``limit``, a
     positive integer) training images.
     """
-    x_train, y_train, x_test, y_test = load_mnist()
+    x_train, y_train, x_test, y_test = dlfs_data.load_mnist()
     if limit is not None:
         check_positive(limit, "limit", integer=True)
         x_train, y_train = x_train[:limit], y_train[:limit]
@@ -124,3 +118,20 @@ def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
     test_loss, test_acc = evaluate(model, loss, X_test, y_test, batch_size=1000)
     return Result(model, history, recipe, seed, train_seconds, test_loss, float(test_acc),
                   input_shape=(1, 28, 28), restored_best=True)
+
+
+def train_mnist_cnn(*, epochs=None, batch_size=None, lr=None, limit=None, seed: int = 0,
+                    progress: bool | None = False) -> dict:
+    """Transitional adapter for ``dlfs train mnist --model cnn`` (:mod:`dlfs.cli` should
+    call ``RECIPE.with_(**options)``, :func:`load_mnist_images` and :func:`train` itself).
+
+    Options left at None keep the recipe's values; returns the command's summary
+    with the ``model`` and the ``history``.
+    """
+    changes = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
+    recipe = RECIPE.with_(**{k: v for k, v in changes.items() if v is not None})
+    data = load_mnist_images(seed=seed, val_fraction=recipe.val_fraction, limit=limit)
+    result = train(recipe, data, seed=seed, progress=progress)
+    return {"model": result.model, "history": result.history, **result.summary(),
+            "channels": list(recipe.channels), "hidden": recipe.hidden,
+            "batch_size": recipe.batch_size, "lr": recipe.lr}
