@@ -63,7 +63,7 @@ def test_an_option_the_recipe_does_not_have_exits_2(argv, option, recipe, capsys
 
 def test_the_cnn_checks_its_own_split_and_a_single_hidden_size(capsys, monkeypatch):
     err = exits_2(["train", "mnist", "--model", "cnn", "--limit", "6"], capsys, monkeypatch)
-    assert "the mnist cnn recipe with --val-fraction 0.08333333333333333" in err
+    assert "the mnist cnn recipe with --val-fraction 0.0833333 --batch-size 128" in err
     assert "of 6 samples leaves no validation samples" in err and "0.1" not in err
     err = exits_2(["train", "mnist", "--model", "cnn", "--hidden", "64,32"], capsys,
                   monkeypatch)

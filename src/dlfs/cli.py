@@ -238,7 +238,7 @@ def _check_train(args, recipe) -> None:
     """Split and batch sizes against the dataset's size, the schedule, the --save target."""
     size = datasets.train_size(args.dataset)
     n = args.limit if size is None else min(args.limit or size, size)
-    described = " ".join(f"{FIELDS[k]} {v}" for k, v in (
+    described = " ".join(f"{FIELDS[k]} {v:g}" for k, v in (
         ("val_fraction", getattr(recipe, "val_fraction", None)),
         ("batch_size", recipe.batch_size)) if v is not None)
     if n is not None:
