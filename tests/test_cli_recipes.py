@@ -203,3 +203,10 @@ def test_a_file_without_an_input_shape_is_described_as_such(tmp_path, capsys, mo
     assert main(["evaluate", "mnist", "--params", str(path)]) == 1
     assert "the model records no input shape and does not start with a Dense layer" in \
         capsys.readouterr().err
+
+
+def test_more_hidden_layers_than_a_file_holds_exit_2_when_saving(tmp_path, capsys, monkeypatch):
+    hidden = ",".join(["1"] * 5001)
+    err = exits_2(["train", "mnist", "--hidden", hidden, "--save", str(tmp_path / "d.npz")],
+                  capsys, monkeypatch)
+    assert "5001 hidden layers make 10003 layers; a parameter file holds at most 10000" in err

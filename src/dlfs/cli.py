@@ -39,7 +39,8 @@ from . import losses
 from ._checks import check_positive
 from .data import DatasetError, datasets
 from .data.transforms import split_sizes
-from .io import ParameterFileError, check_sample_size, check_save_path, load_model, save_model
+from .io import (MAX_LAYERS, ParameterFileError, check_sample_size, check_save_path, load_model,
+                 save_model)
 from .layers import ACTIVATION_LAYERS
 from .optim import OPTIMIZERS, AdamW, make_optimizer
 from .recipes import cats, mnist, mnist_cnn
@@ -171,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                             f"{n.val_fraction:.4g}]")
     train.add_argument("--limit", type=_positive(int), metavar="N",
                        help="train on the first N training images only (quick runs)")
-    train.add_argument("--seed", type=_non_negative(int), default=0)
+    train.add_argument("--seed", type=_non_negative(int), default=0,
+                       help="the same seed gives the same run at the same number of BLAS "
+                            "threads [0]")
     train.add_argument("--drop-last", action="store_true",
                        help="mnist mlp only: leave out each epoch's incomplete last mini-batch "
                             "(by default only a single leftover sample with --batchnorm is)")
@@ -270,6 +273,14 @@ def _check_train(args, recipe) -> None:
             check_save_path(args.save)
         except ValueError as err:
             args.subparser.error(f"argument --save: {err}")
+        hidden = getattr(recipe, "hidden", ())
+        if isinstance(hidden, tuple):                # Dense [BatchNorm] act [Dropout] each
+            per_layer = (2 + bool(getattr(recipe, "batchnorm", False))
+                         + bool(getattr(recipe, "dropout", 0)))
+            if len(hidden) * per_layer + 1 > MAX_LAYERS:
+                args.subparser.error(f"argument --hidden: {len(hidden)} hidden layers make "
+                                     f"{len(hidden) * per_layer + 1} layers; a parameter file "
+                                     f"holds at most {MAX_LAYERS}, so --save could not work")
 
 
 # -- running ----------------------------------------------------------------------------------
