@@ -166,7 +166,7 @@ class Layer:
         """Shapes of the params and buffers a layer built from ``config`` holds.
 
         Computed from the configuration alone, without building the layer, so
-        that :func:`dlfs.load_model` can compare an untrusted file's arrays
+        that :func:`dlfs.io.load_model` can compare an untrusted file's arrays
         with its declared architecture before allocating anything.  ``{}``
         for a layer without arrays; None (the default) when a layer class
         does not say, and loading then builds it first and compares after.
