@@ -389,17 +389,12 @@ def sample_size(model: Sequential, input_shape: tuple[int, ...]) -> int:
 
     For every layer its output, and for a convolution (a layer configured
     with ``kernel_size`` and ``padding``) also its zero-padded input and the
-    unfolded patches that ``im2col`` builds, which
-    is where a forged geometry (a padding of 13,500 around a 28x28 image)
-    would make evaluation allocate terabytes.  Computed from shapes alone.
+    unfolded patches that :func:`~dlfs.layers.im2col.im2col` builds, which is
+    where a forged geometry (a padding of 13,500 around a 28x28 image) would
+    make evaluation allocate terabytes.  Computed from shapes alone.
     """
-    shape = tuple(input_shape)
-    largest = math.prod(shape)
-    for i, layer in enumerate(model.layers):
-        try:
-            out = layer.output_shape(shape)
-        except ValueError as err:
-            raise ValueError(f"layer {i}: {err}") from None
+    largest = math.prod(input_shape)
+    for layer, shape, out in model.layer_shapes(tuple(input_shape)):
         config = layer.config()
         if "kernel_size" in config and "padding" in config and len(shape) == 3:
             kh, kw = _pair_of(config["kernel_size"])
@@ -407,7 +402,6 @@ def sample_size(model: Sequential, input_shape: tuple[int, ...]) -> int:
             largest = max(largest, shape[0] * (shape[1] + 2 * ph) * (shape[2] + 2 * pw),
                           shape[0] * kh * kw * math.prod(out[1:]))
         largest = max(largest, math.prod(out))
-        shape = out
     return largest
 
 

@@ -55,12 +55,23 @@ class Sequential:
         Raises ValueError naming the first layer that cannot take its input.
         """
         shape = self._sample_shape(input_shape)
+        for _, _, shape in self.layer_shapes(input_shape):
+            pass
+        return shape
+
+    def layer_shapes(self, input_shape: tuple[int, ...] | None = None):
+        """Yield ``(layer, its input shape, its output shape)`` for one sample, layer by layer.
+
+        Raises ValueError naming the first layer that cannot take its input.
+        """
+        shape = self._sample_shape(input_shape)
         for i, layer in enumerate(self.layers):
             try:
-                shape = layer.output_shape(shape)
+                out = layer.output_shape(shape)
             except ValueError as err:
                 raise ValueError(f"layer {i}: {err}") from None
-        return shape
+            yield layer, shape, out
+            shape = out
 
     def _sample_shape(self, input_shape):
         if input_shape is None:
@@ -167,11 +178,8 @@ class Sequential:
         ``input_shape`` is the shape of one sample, e.g. ``(784,)`` or
         ``(1, 28, 28)``; by default the model's own ``input_shape``.
         """
-        self.output_shape(input_shape)                     # a clear error for a bad shape
         rows = [("#", "layer", "output shape", "params")]
-        shape = self._sample_shape(input_shape)
-        for i, layer in enumerate(self.layers):
-            shape = layer.output_shape(shape)
+        for i, (layer, _, shape) in enumerate(list(self.layer_shapes(input_shape))):
             n = sum(p.size for p in layer.params.values())
             rows.append((str(i), repr(layer), str(shape), f"{n:,}"))
         rows.append(("", "total", "", f"{self.n_params():,}"))
