@@ -4,7 +4,7 @@ The chapter "Case study: cat vs non-cat" compares the :data:`CANDIDATES` on
 stratified validation splits of the 209 training images
 (:func:`validation_accuracy`), picks the one with the highest mean
 validation accuracy, and records it here as :data:`RECIPE`.  The test images
-are used once, by :func:`train_final` / :func:`run_cli`, to report the chosen
+are used once, by :func:`train_final` / :func:`train`, to report the chosen
 model's accuracy.
 
 Features: every picture is average-pooled by a factor ``pool`` (64x64 RGB
@@ -15,7 +15,6 @@ the saved model maps pooled pixels to a logit by itself.
 """
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass
 
@@ -306,27 +305,6 @@ def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
                   extra={"train_accuracy": train_acc})
 
 
-def run_cli(args) -> dict:
-    """``dlfs train cats``: train :data:`RECIPE` and test it once.
-
-    Transitional adapter for :mod:`dlfs.cli`, which should call
-    ``RECIPE.with_(**options)`` and :func:`train` itself.
-    """
-    from ..io import save_model
-
-    config = RECIPE
-    if not args.quiet:
-        print(f"recipe: {config.describe()} ({RECIPE_NAME!r}), seed {args.seed}",
-              file=sys.stderr)
-    result = train(config, seed=args.seed)
-    if args.save:
-        save_model(result.model, args.save, input_shape=result.input_shape)
-    return {"command": "train", "dataset": "cats", **result.summary(), "recipe": RECIPE_NAME,
-            "config": config.as_dict(), "val_accuracy": None, "hidden": list(config.hidden),
-            "optimizer": config.optimizer, "lr": config.lr, "batch_size": config.batch_size,
-            "saved": args.save}
-
-
 def n_features(pool: int) -> int:
     """Number of input features of a model for pooling factor ``pool``."""
     return (64 // pool) ** 2 * 3
@@ -348,5 +326,5 @@ def pooled_test_set(n_in: int):
 
 __all__ = ["CANDIDATES", "RECIPE", "RECIPE_NAME", "VAL_FRACTION", "CatsConfig", "accuracy",
            "build_model", "features", "fold_standardisation", "load_data", "n_features",
-           "pooled_test_set", "predict_logits", "predict_proba", "run_cli", "select", "train",
+           "pooled_test_set", "predict_logits", "predict_proba", "select", "train",
            "train_final", "train_model", "validation_accuracy"]

@@ -118,20 +118,3 @@ def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
     test_loss, test_acc = evaluate(model, loss, X_test, y_test, batch_size=1000)
     return Result(model, history, recipe, seed, train_seconds, test_loss, float(test_acc),
                   input_shape=(1, 28, 28), restored_best=True)
-
-
-def train_mnist_cnn(*, epochs=None, batch_size=None, lr=None, limit=None, seed: int = 0,
-                    progress: bool | None = False) -> dict:
-    """Transitional adapter for ``dlfs train mnist --model cnn`` (:mod:`dlfs.cli` should
-    call ``RECIPE.with_(**options)``, :func:`load_mnist_images` and :func:`train` itself).
-
-    Options left at None keep the recipe's values; returns the command's summary
-    with the ``model`` and the ``history``.
-    """
-    changes = {"epochs": epochs, "batch_size": batch_size, "lr": lr}
-    recipe = RECIPE.with_(**{k: v for k, v in changes.items() if v is not None})
-    data = load_mnist_images(seed=seed, val_fraction=recipe.val_fraction, limit=limit)
-    result = train(recipe, data, seed=seed, progress=progress)
-    return {"model": result.model, "history": result.history, **result.summary(),
-            "channels": list(recipe.channels), "hidden": recipe.hidden,
-            "batch_size": recipe.batch_size, "lr": recipe.lr}
