@@ -210,3 +210,15 @@ def test_more_hidden_layers_than_a_file_holds_exit_2_when_saving(tmp_path, capsy
     err = exits_2(["train", "mnist", "--hidden", hidden, "--save", str(tmp_path / "d.npz")],
                   capsys, monkeypatch)
     assert "5001 hidden layers make 10003 layers; a parameter file holds at most 10000" in err
+
+
+def test_even_a_bug_is_one_line_unless_debugging(fake_data, capsys, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+    monkeypatch.setattr(mnist, "train", broken)
+    assert main(["train", "mnist", "--quiet"]) == 1
+    assert capsys.readouterr().err == ("dlfs: internal error: KeyError: 'surprise' (please "
+                                       "report it; DLFS_DEBUG=1 shows the traceback)\n")
+    monkeypatch.setenv("DLFS_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["train", "mnist", "--quiet"])

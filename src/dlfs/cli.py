@@ -492,6 +492,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, ArithmeticError) as err:      # a run-time check
         print(f"dlfs: error: {err}", file=sys.stderr)
         return 1
+    except Exception as err:          # noqa: BLE001  a bug: still one line, and say so
+        if os.environ.get("DLFS_DEBUG"):
+            raise
+        print(f"dlfs: internal error: {type(err).__name__}: {err} (please report it; "
+              "DLFS_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return 0
 
 
