@@ -19,7 +19,8 @@ dataset's size, and the ``--save`` target); 1 with a one-line message for a
 run-time failure (a missing or corrupt dataset or parameter file, an
 unusable data cache, a diverging run, too little memory, a failed save after
 training -- the model is then written beside the requested path or the
-message says where it could not be); 130 after Ctrl-C (nothing is saved);
+message says where it could not be; even an internal error is one line,
+``DLFS_DEBUG=1`` shows its traceback); 130 after Ctrl-C (nothing is saved);
 141 when the output pipe is closed early.  This module is argparse and
 dispatch only; no library module imports it.
 """
