@@ -6,6 +6,7 @@ Images are NCHW, (n_samples, channels, height, width), and convolution
 kernels (C_out, C_in, kh, kw), as in PyTorch.
 """
 from . import activations, data, init, losses, metrics, optim, schedules
+from ._checks import NonFiniteError
 from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .io import ParameterFileError, load_model, load_params, save_model
 from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, LeakyReLU,
@@ -21,7 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "activations", "data", "init", "losses", "metrics", "optim", "schedules",
     "gradcheck", "numerical_gradient", "relative_error",
-    "ParameterFileError", "load_model", "load_params", "save_model",
+    "NonFiniteError", "ParameterFileError", "load_model", "load_params", "save_model",
     "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "MaxPool2D", "AvgPool2D",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",

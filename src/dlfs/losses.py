@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as F
-from ._checks import check_array, check_labels
+from ._checks import check_array, check_float_dtype, check_labels, check_positive
 
 
 class Loss:
@@ -45,6 +45,7 @@ class Loss:
         """
         self._ready = False                 # a failed forward leaves no stale gradient
         prediction, target = self._check(prediction, target)
+        check_float_dtype(prediction.dtype, f"{type(self).__name__} prediction")
         if prediction.shape[0] == 0:
             raise ValueError(f"{type(self).__name__} got an empty batch (0 samples); "
                              "a mean loss needs at least one sample")
@@ -98,6 +99,10 @@ class MSE(Loss):
 
     prediction, target : ndarray of shape (n_samples, n_outputs) or (n_samples,).
     The gradient has the prediction's shape.
+
+    The loss is computed in the prediction's dtype: in float32 an error beyond
+    about 1.8e19 squares to infinity (with NumPy's overflow warning), which
+    :func:`~dlfs.train.fit` reports as a diverged run.
 
     Implements :eq:`eq-loss-mse`.
     Implements :eq:`eq-loss-mse-grad`.
@@ -252,3 +257,14 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES = {"mse": MSE, "bce": BinaryCrossEntropy, "softmax_ce": SoftmaxCrossEntropy}
+
+
+def for_outputs(n_outputs: int) -> Loss:
+    """The classification loss for a model with ``n_outputs`` logits.
+
+    One logit is a binary classifier: :class:`BinaryCrossEntropy` on logits
+    (targets of shape (n, 1) in {0, 1}); two or more are one logit per class:
+    :class:`SoftmaxCrossEntropy` (integer labels or one-hot rows).
+    """
+    check_positive(n_outputs, "n_outputs", integer=True)
+    return BinaryCrossEntropy(from_logits=True) if n_outputs == 1 else SoftmaxCrossEntropy()
