@@ -125,8 +125,8 @@ class BinaryCrossEntropy(Loss):
 
     .. math:: L = -\frac1N \sum_n \big[y_n \log p_n + (1 - y_n)\log(1 - p_n)\big]
 
-    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
-    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
+    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``) and :eq:`eq-dl-dz` divided
+    by :math:`N` (``backward``); ``predict_labels`` implements the decision rule.
 
     Parameters
     ----------
@@ -177,7 +177,10 @@ class BinaryCrossEntropy(Loss):
         return (p - y) / (p * (1 - p)) / n
 
     def predict_labels(self, prediction: np.ndarray) -> np.ndarray:
-        """Class 1 where p > 0.5 (equivalently, logit > 0), as int64 of shape (n_samples,)."""
+        """Class 1 where p > 0.5 (equivalently, logit > 0), as int64 of shape (n_samples,).
+
+        Implements :eq:`eq-boundary`.
+        """
         threshold = 0.0 if self.from_logits else 0.5
         return (prediction.reshape(-1) > threshold).astype(np.int64)
 
