@@ -4,10 +4,12 @@
     python bench/conv.py --json out.json # also write the numbers
 
 Same shapes, same process, same number of threads for NumPy's BLAS and for
-PyTorch (:func:`dlfs.recipes.frameworks.threads`: ``$OMP_NUM_THREADS`` if set,
-else every CPU).  Timings are medians after a warm-up; the data is random with
-MNIST's shapes, so nothing is downloaded.  The target is a ratio dlfs/PyTorch
-of at most 2.0.
+PyTorch (:func:`dlfs.interop.threads`: what NumPy's BLAS uses, read from the
+BLAS).  Batches of the CNN recipe's size (``mnist_cnn.RECIPE.batch_size``,
+128).  Timings are medians after a warm-up; the data is random with MNIST's
+shapes, so nothing is downloaded.  The target is a ratio dlfs/PyTorch of at
+most 2.0.  ``make bench`` runs it after the MLP benchmark (``make bench-conv``
+alone).
 """
 from __future__ import annotations
 
@@ -20,16 +22,16 @@ import time
 import numpy as np
 
 from dlfs import Adam, SoftmaxCrossEntropy, fit
-from dlfs.recipes import frameworks as fw
-from dlfs.recipes.mnist_cnn import CNN_DEFAULTS, mnist_cnn
+from dlfs import interop as fw
+from dlfs.recipes.mnist_cnn import RECIPE, mnist_cnn
 
-BATCH = CNN_DEFAULTS["batch_size"]
+BATCH = RECIPE.batch_size
 # (C_in, H=W, C_out, k) of the chapter's two convolutions
 CONVS = {"conv1": (1, 28, 16, 5), "conv2": (16, 12, 32, 5)}
 
 
 def epoch_times(n_samples: int, repeats: int = 2) -> dict:
-    """Seconds for one training epoch of the chapter's CNN (Adam, batch 64)."""
+    """Seconds for one training epoch of the chapter's CNN (Adam, batches of ``BATCH``)."""
     torch = fw.import_torch()
     rng = np.random.default_rng(0)
     X = rng.random((n_samples, 1, 28, 28), dtype=np.float32)

@@ -55,8 +55,12 @@ def test_compare_without_torch(monkeypatch):
 
 def test_matmul_seconds_and_threads(monkeypatch):
     assert benchmark.matmul_seconds(n_samples=256) > 0
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    assert benchmark.n_threads() == 3
+    from dlfs._blas import blas_threads
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")      # read from the BLAS, not the env
+    with blas_threads(1):
+        assert benchmark.n_threads() == 1
+        assert benchmark.machine()["threads"] == 1
 
 
 def test_peak_rss_is_the_child_process_own(monkeypatch):

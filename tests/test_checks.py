@@ -74,3 +74,21 @@ def test_check_choice_lists_the_sorted_choices():
     assert check_choice("b", "colour", {"b", "a"}) == "b"
     with pytest.raises(ValueError, match=r"unknown colour 'c'; choose one of: a, b$"):
         check_choice("c", "colour", {"b", "a"})
+
+
+def test_non_finite_values_raise_non_finite_error_a_value_error():
+    import dlfs
+    from dlfs._checks import NonFiniteError
+
+    assert dlfs.NonFiniteError is NonFiniteError and issubclass(NonFiniteError, ValueError)
+    with pytest.raises(NonFiniteError, match=r"^x contains NaN or infinity$"):
+        check_array(np.array([1.0, np.inf]), "x")
+    with pytest.raises(ValueError) as info:               # other value errors keep their type
+        check_array(np.zeros(3), "x", ndim=2)
+    assert type(info.value) is ValueError
+
+
+def test_integers_beyond_int64_are_checked_as_numbers():
+    assert check_positive(10**25, "seed", integer=True) == 10**25
+    with pytest.raises(ValueError, match=r"limit must be > 0, got -100000000000000000000000000000"):
+        check_positive(-10**29, "limit", integer=True)

@@ -11,11 +11,13 @@ import pytest
 
 from dlfs import cli
 from dlfs.cli import main
+from dlfs.data import datasets
 from dlfs.data.transforms import split_sizes
 
 FAKE_DATA = textwrap.dedent('''
     import numpy as np
     from dlfs import cli
+    from dlfs.data import datasets
     from dlfs.data.transforms import split_sizes
 
     def fake_load_dataset(name, *, seed, val_fraction, limit):
@@ -26,7 +28,7 @@ FAKE_DATA = textwrap.dedent('''
         n_classes = 10 if name == "mnist" else 2
         def make(m):
             y = rng.integers(0, n_classes, m)
-            X = 0.1 * rng.standard_normal((m, 20)).astype(np.float32)
+            X = 0.1 * rng.standard_normal((m, 784)).astype(np.float32)
             X[np.arange(m), y] += 1
             return X, y
         return make(n_train), make(n - n_train), make(50), n_classes
@@ -37,7 +39,7 @@ exec(FAKE_DATA, namespace)                                    # noqa: S102
 
 @pytest.fixture
 def fake_data(monkeypatch):
-    monkeypatch.setattr(cli, "load_dataset", namespace["fake_load_dataset"])
+    monkeypatch.setattr(datasets, "load_dataset", namespace["fake_load_dataset"])
 
 
 def no_data(*args, **kwargs):
@@ -45,7 +47,7 @@ def no_data(*args, **kwargs):
 
 
 def exits_2(argv, capsys, monkeypatch):
-    monkeypatch.setattr(cli, "load_dataset", no_data)
+    monkeypatch.setattr(datasets, "load_dataset", no_data)
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
@@ -63,7 +65,7 @@ def exits_2(argv, capsys, monkeypatch):
     (["--weight-decay", "-1"], r"argument --weight-decay: must be >= 0, got -1\.0"),
     (["--weight-decay", "nan"], r"argument --weight-decay: must be >= 0, got nan"),
     (["--dropout", "nan"], r"argument --dropout: must be >= 0, got nan"),
-    (["--limit", "1"], r"mnist with --val-fraction 0\.1 --limit 1, --batch-size 128: "
+    (["--limit", "1"], r"the mnist recipe with --val-fraction 0\.1 --batch-size 128 --limit 1: "
                        r"val_fraction=0\.1 of 1 samples leaves no validation samples"),
     (["--val-fraction", "0.9999", "--limit", "500"],
      r"val_fraction=0\.9999 of 500 samples leaves no training samples"),
@@ -79,9 +81,10 @@ def test_options_the_library_would_reject_exit_2_before_loading(argv, message, c
     assert re.search(message, err), err
 
 
-def test_the_val_fraction_is_checked_against_the_cats_training_set(capsys, monkeypatch):
-    err = exits_2(["train", "cats", "--val-fraction", "0.9999"], capsys, monkeypatch)
-    assert "val_fraction=0.9999 of 209 samples leaves no training samples" in err
+def test_options_the_cats_recipe_does_not_have_exit_2(capsys, monkeypatch):
+    for option in (["--shift", "2"], ["--val-fraction", "0.5"], ["--batchnorm"]):
+        err = exits_2(["train", "cats", *option], capsys, monkeypatch)
+        assert f"argument {option[0]}: does not apply to the cats recipe (its options: " in err
 
 
 # -- defect 2: a bad --save path is found before training --------------------------------------
@@ -120,21 +123,17 @@ def test_divergence_exits_1_with_one_line_naming_the_learning_rate(fake_data, ca
 
 def test_ctrl_c_says_where_it_stopped_saves_nothing_and_exits_130(fake_data, tmp_path,
                                                                   capsys, monkeypatch):
-    real_loss = cli._loss_for
+    import dlfs.train
 
-    def interrupting_loss(n_out):
-        loss, calls = real_loss(n_out), []
-        forward = loss.forward
+    real_step, calls = dlfs.train.step, []
 
-        def interrupt_on_the_tenth_batch(pred, target):
-            calls.append(1)
-            if len(calls) == 10:
-                raise KeyboardInterrupt
-            return forward(pred, target)
-        loss.forward = interrupt_on_the_tenth_batch
-        return loss
-    monkeypatch.setattr(cli, "_loss_for", interrupting_loss)
-    # 270 training samples in batches of 128: 3 per epoch (validation adds one call each).
+    def interrupt_on_the_eighth_batch(*args):
+        calls.append(1)
+        if len(calls) == 8:
+            raise KeyboardInterrupt
+        return real_step(*args)
+    monkeypatch.setattr(dlfs.train, "step", interrupt_on_the_eighth_batch)
+    # 270 training samples in batches of 128: 3 steps per epoch, so step 8 is in epoch 3.
     save = tmp_path / "m.npz"
     code = main(["train", "mnist", "--epochs", "5", "--quiet", "--save", str(save)])
     err = capsys.readouterr().err
@@ -146,7 +145,7 @@ def test_ctrl_c_says_where_it_stopped_saves_nothing_and_exits_130(fake_data, tmp
 def test_ctrl_c_while_loading_data(capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "load_dataset", interrupted)
+    monkeypatch.setattr(datasets, "load_dataset", interrupted)
     assert main(["train", "mnist"]) == 130
     assert capsys.readouterr().err == "dlfs: interrupted; nothing was saved\n"
 
@@ -156,7 +155,7 @@ def test_ctrl_c_while_loading_data(capsys, monkeypatch):
 def test_json_into_a_closed_pipe_ends_quietly():
     code = FAKE_DATA + textwrap.dedent('''
         import sys, time
-        cli.load_dataset = fake_load_dataset
+        datasets.load_dataset = fake_load_dataset
         time.sleep(0.5)              # the reader below has closed the pipe by now
         sys.exit(cli.main(["train", "mnist", "--epochs", "1", "--quiet", "--json"]))
     ''')
@@ -185,26 +184,26 @@ def test_evaluate_feeds_the_recorded_input_shape(tmp_path, capsys, monkeypatch):
 
     images = np.random.default_rng(0).random((30, 28, 28)).astype(np.float32)
     labels = np.arange(30) % 10
-    monkeypatch.setattr(cli, "load_test_set", lambda name: (images, labels, 10))
+    monkeypatch.setattr(datasets, "load_test_set", lambda name: (images, labels, 10))
     model = Sequential([Flatten(), Dense(784, 10, rng=np.random.default_rng(0))])
     path = save_model(model, tmp_path / "flat.npz", input_shape=(1, 28, 28))   # NCHW input
     assert main(["evaluate", "mnist", "--params", str(path), "--json"]) == 0
     assert '"test_accuracy"' in capsys.readouterr().out
-    assert cli.arrange_inputs(images, (1, 28, 28)).shape == (30, 1, 28, 28)
+    assert datasets.arrange_inputs(images, (1, 28, 28)).shape == (30, 1, 28, 28)
     rgb = np.zeros((2, 64, 64, 3), np.float32)
     rgb[..., 2] = 1
-    nchw = cli.arrange_inputs(rgb, (3, 64, 64))
+    nchw = datasets.arrange_inputs(rgb, (3, 64, 64))
     assert nchw.shape == (2, 3, 64, 64) and nchw[:, 2].min() == 1 and nchw[:, :2].max() == 0
-    assert cli.arrange_inputs(rgb, (12288,)).shape == (2, 12288)
-    assert cli.arrange_inputs(rgb, (5, 5)) is None
+    assert datasets.arrange_inputs(rgb, (12288,)).shape == (2, 12288)
+    assert datasets.arrange_inputs(rgb, (5, 5)) is None
 
 
 def test_a_real_sigint_during_training(tmp_path):
     code = FAKE_DATA + textwrap.dedent(f'''
         import sys
-        cli.load_dataset = fake_load_dataset
-        sys.exit(cli.main(["train", "mnist", "--epochs", "1000000", "--save",
-                           {str(tmp_path / "m.npz")!r}]))
+        datasets.load_dataset = fake_load_dataset
+        sys.exit(cli.main(["train", "mnist", "--epochs", "1000000", "--lr-decay", "0",
+                           "--save", {str(tmp_path / "m.npz")!r}]))
     ''')
     import signal
 
@@ -212,8 +211,8 @@ def test_a_real_sigint_during_training(tmp_path):
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))   # as in a terminal
     with process.stdout, process.stderr:
-        for line in process.stderr:                  # the model summary: training starts now
-            if line.startswith("total") or " total " in line:
+        for line in process.stderr:                  # the recipe line: training starts now
+            if line.startswith("mnist recipe:"):
                 break
         time.sleep(1.0)                              # well into the epochs
         process.send_signal(signal.SIGINT)

@@ -8,7 +8,8 @@ import pytest
 import dlfs.data
 from dlfs import Conv2D
 from dlfs.cli import main
-from dlfs.recipes.mnist_cnn import load_mnist_images, mnist_cnn, train_mnist_cnn
+from dlfs.recipes import mnist_cnn as recipe
+from dlfs.recipes.mnist_cnn import load_mnist_images, mnist_cnn
 
 
 def fake_mnist():
@@ -52,11 +53,27 @@ def test_images_come_as_nchw_float32(synthetic_mnist):
 
 
 def test_training_learns_the_synthetic_digits_and_keeps_the_best_epoch(synthetic_mnist):
-    result = train_mnist_cnn(epochs=2, batch_size=32, val_fraction=0.25)
-    assert result["test_accuracy"] > 0.9
-    history = result["history"]
-    assert result["best_epoch"] == history.best_epoch + 1
-    assert result["val_accuracy"] == history.val_accuracy[history.best_epoch]
+    result = recipe.train(recipe.RECIPE.with_(epochs=2, batch_size=32, val_fraction=0.25))
+    assert result.test_accuracy > 0.9
+    history = result.history
+    assert result.best_epoch == history.best_epoch + 1 and result.restored_best
+    assert result.val_accuracy == history.val_accuracy[history.best_epoch]
+    assert result.summary()["best_epoch"] == result.best_epoch
+
+
+def test_the_recipe_refuses_options_it_does_not_have_and_bad_values():
+    with pytest.raises(ValueError, match="the mnist cnn recipe has no option 'optimizer'"):
+        recipe.RECIPE.with_(optimizer="sgd")
+    with pytest.raises(ValueError, match="channels must hold two channel counts"):
+        recipe.RECIPE.with_(channels=(8,))
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        recipe.RECIPE.with_(lr=0.0)
+
+
+@pytest.mark.parametrize("limit", [-5, 0, 2.5])
+def test_a_limit_that_is_not_a_positive_integer_is_refused(synthetic_mnist, limit):
+    with pytest.raises((TypeError, ValueError), match="limit must be"):
+        load_mnist_images(limit=limit)
 
 
 def test_cli_trains_saves_and_evaluates_the_cnn(synthetic_mnist, tmp_path, capsys):

@@ -430,3 +430,34 @@ def test_backward_returns_a_fresh_gradient_each_call(case):
     g1 = loss.backward()
     g1[...] = 0
     assert np.any(loss.backward() != 0)
+
+
+def test_for_outputs_picks_bce_on_one_logit_and_softmax_ce_otherwise():
+    from dlfs.losses import for_outputs
+
+    one = for_outputs(1)
+    assert isinstance(one, BinaryCrossEntropy) and one.from_logits
+    assert isinstance(for_outputs(2), SoftmaxCrossEntropy)
+    assert isinstance(for_outputs(10), SoftmaxCrossEntropy)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="n_outputs must be > 0"):
+            for_outputs(bad)
+    with pytest.raises(TypeError, match="n_outputs must be an integer"):
+        for_outputs(1.0)
+
+
+@pytest.mark.parametrize("loss, shape, target", [
+    (MSE(), (2, 3), np.zeros((2, 3), np.float16)),
+    (SoftmaxCrossEntropy(), (2, 3), np.array([0, 1])),
+    (BinaryCrossEntropy(from_logits=True), (2, 1), np.zeros((2, 1), np.float16))])
+def test_float16_predictions_are_refused_as_layers_refuse_them(loss, shape, target):
+    with pytest.raises(TypeError, match=r"prediction dtype must be float32 or float64, got "
+                                        r"float16 \(float16 underflows"):
+        loss.forward(np.zeros(shape, np.float16), target)
+
+
+def test_mse_beyond_float32_is_infinite_with_numpys_warning():
+    pred = np.full((2, 1), 1e20, np.float32)
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert MSE().forward(pred, np.zeros_like(pred)) == np.inf
+    assert MSE().forward(pred.astype(np.float64), np.zeros((2, 1))) == pytest.approx(1e40)

@@ -369,3 +369,20 @@ def test_a_model_with_flatten_predicts_on_zero_samples():
     assert out.shape == (0, 3)
     assert model.backward(np.zeros((0, 3), np.float32), input_grad=True).shape == (0, 2, 3)
     assert not np.any(model.layers[1].grads["W"])
+
+
+def test_calling_a_subclass_runs_its_own_forward():
+    class Doubled(Sequential):
+        def forward(self, x, training=True):
+            return 2 * super().forward(x, training)
+
+    model = Doubled([Dense(2, 3, rng=np.random.default_rng(0))])
+    x = np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(model(x), 2 * Sequential.forward(model, x))
+    np.testing.assert_array_equal(model(x, training=False), model.forward(x, training=False))
+
+
+def test_mlp_init_applies_to_hidden_layers_and_the_output_layer_is_xavier():
+    model = mlp([4, 6, 5, 3], init="he", activation="tanh")
+    kinds = [layer.config()["init"] for layer in model.layers if isinstance(layer, Dense)]
+    assert kinds == ["he", "he", "xavier_uniform"]

@@ -193,3 +193,73 @@ def test_non_positive_learning_rate_is_refused(cls, lr):
 def test_bad_hyperparameters_are_refused(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# -- B4: optimiser state is bound to the arrays it was made for -------------------------------
+
+def _one_step(model, opt, seed=0):
+    X = np.random.default_rng(seed).standard_normal((8, 4)).astype(np.float32)
+    y = np.arange(8) % 3
+    loss = SoftmaxCrossEntropy()
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    opt.step(model.parameters())
+
+
+def test_a_fresh_model_gets_fresh_optimizer_state():
+    from dlfs import mlp
+
+    used = Adam(0.01)
+    old = mlp([4, 5, 3], rng=np.random.default_rng(0))
+    for _ in range(12):
+        _one_step(old, used)
+    assert used.t == 12
+    fresh_a, fresh_b = (mlp([4, 5, 3], rng=np.random.default_rng(1)) for _ in range(2))
+    new_opt = Adam(0.01)
+    for _ in range(4):
+        _one_step(fresh_a, used)                   # the reused optimiser...
+        _one_step(fresh_b, new_opt)                # ...behaves as a new one
+    assert used.t == new_opt.t == 4
+    for (_, a, _), (_, b, _) in zip(fresh_a.parameters(), fresh_b.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_same_model_keeps_its_state_across_calls_and_reset_forgets_it():
+    from dlfs import mlp
+
+    model, opt = mlp([4, 5, 3]), Momentum(0.1)
+    _one_step(model, opt)
+    velocity = opt.state["0.W"]["velocity"].copy()
+    _one_step(model, opt)
+    assert opt.t == 2 and not np.array_equal(opt.state["0.W"]["velocity"], velocity)
+    opt.reset()
+    assert opt.t == 0 and opt.state == {}
+
+
+# -- B5 and the decay questionables -----------------------------------------------------------
+
+def test_make_optimizer_adamw_keeps_its_default_decay_unless_given():
+    from dlfs.optim import AdamW, make_optimizer
+
+    assert make_optimizer("adamw", 1e-3).weight_decay == AdamW().weight_decay == 0.01
+    assert make_optimizer("adamw", 1e-3, weight_decay=0.1).weight_decay == 0.1
+    assert make_optimizer("adam", 1e-3).weight_decay == 0.0
+    assert make_optimizer("nesterov", 1e-3, weight_decay=0.5).nesterov
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, weight_decay=10),
+                                  lambda: Adam(1e-3, weight_decay=1e30),
+                                  lambda: __import__("dlfs").optim.AdamW(1, weight_decay=1000)])
+def test_a_decay_that_would_zero_or_flip_every_weight_is_refused(make):
+    with pytest.raises(ValueError, match=r"lr \* weight_decay must be < 1, got .* each step "
+                                         r"would shrink the weights by 100 % or more"):
+        make()
+
+
+def test_the_decay_rule_is_checked_again_when_a_schedule_raises_the_rate():
+    opt = SGD(0.1, weight_decay=5)
+    w, g = np.ones((2, 2)), np.ones((2, 2))
+    opt.step([("w", w, g)])
+    opt.lr = 0.5
+    with pytest.raises(ValueError, match=r"lr \* weight_decay must be < 1, got 0.5 \* 5"):
+        opt.step([("w", w, g)])

@@ -98,10 +98,10 @@ def test_warmup_cosine_rejects_bad_arguments(kwargs):
 # -- flip_horizontal ---------------------------------------------------------------
 def test_flip_horizontal_mirrors_columns_and_is_an_involution():
     images = np.arange(2 * 3 * 4 * 3, dtype=np.uint8).reshape(2, 3, 4, 3)
-    flipped = flip_horizontal(images)
+    flipped = flip_horizontal(images, layout="NHWC")     # 3 rows and 3 channels: say which
     assert flipped.shape == images.shape and flipped.dtype == np.uint8
     np.testing.assert_array_equal(flipped[1, 2, 0], images[1, 2, 3])
-    np.testing.assert_array_equal(flip_horizontal(flipped), images)
+    np.testing.assert_array_equal(flip_horizontal(flipped, layout="NHWC"), images)
     flipped[0, 0, 0, 0] = 255                           # a copy, not a view
     assert images[0, 0, 3, 0] == 9
 

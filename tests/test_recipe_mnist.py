@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from dlfs.cli import main
-from dlfs.recipes import mnist
+from dlfs.recipes import _common, mnist
+from dlfs.train import Callback
 
 
 def digits(n, seed=0):
@@ -61,7 +62,12 @@ def test_train_learns_and_is_reproducible():
     data = tiny_data()
     recipe = mnist.RECIPE.with_(hidden=(32,), epochs=3, batch_size=32, lr=3e-3, shift=0)
     seen = []
-    a = mnist.train(recipe, data, seed=5, callback=lambda e, m, h: seen.append(e))
+
+    class Seen(Callback):
+        def on_epoch_end(self, run):
+            seen.append(run.epoch)
+
+    a = mnist.train(recipe, data, seed=5, callbacks=[Seen()])
     b = mnist.train(recipe, data, seed=5)
     assert seen == [0, 1, 2]
     assert a.history.epochs == 3 and a.history.lr[1] == pytest.approx(3e-3 * np.exp(-0.2))
@@ -108,3 +114,91 @@ def test_trained_caches_an_identical_result(tmp_path):
         assert np.array_equal(a, b), name
     _, cached = mnist.trained(recipe.with_(epochs=1), data, seed=1, cache_dir=tmp_path)
     assert not cached                            # another recipe: trained afresh
+
+
+def test_the_recipe_is_one_fit_call_with_the_shifts_as_augmentation(monkeypatch):
+    calls = []
+    real_fit = mnist.fit
+
+    def counting_fit(*args, **kwargs):
+        calls.append(kwargs)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(mnist, "fit", counting_fit)
+    recipe = mnist.RECIPE.with_(hidden=(16,), epochs=3, batch_size=50, shift=1)
+    result = mnist.train(recipe, tiny_data(), seed=0)
+    assert len(calls) == 1 and calls[0]["epochs"] == 3 and calls[0]["augment"] is not None
+    assert result.history.epochs == 3
+
+
+def test_with_refuses_unknown_options_and_bad_values():
+    with pytest.raises(ValueError, match="the mnist recipe has no option 'channels'; its "
+                                         "options are hidden, epochs"):
+        mnist.RECIPE.with_(channels=(8, 16))
+    with pytest.raises(ValueError, match="epochs must be > 0"):
+        mnist.RECIPE.with_(epochs=0)
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
+        mnist.RECIPE.with_(optimizer="adagrad")
+    with pytest.raises(TypeError, match="hidden must be a tuple of positive integers"):
+        mnist.RECIPE.with_(hidden=[32])
+    with pytest.raises(ValueError, match="val_fraction must be in"):
+        mnist.Recipe(val_fraction=1.0)
+
+
+def test_shifts_need_28_by_28_images():
+    X, y = np.ones((20, 10), np.float32), np.arange(20) % 10
+    data = mnist.MnistData(X, y, X, y, X, y)
+    with pytest.raises(ValueError, match="shift=1 moves 28x28 images, but the data has 10"):
+        mnist.train(mnist.RECIPE.with_(hidden=(4,), epochs=1), data)
+
+
+# -- the result cache: keyed on the data, per user, atomic (code review B11; audit N12, N13) ----
+
+def test_the_cache_key_covers_the_data(tmp_path):
+    recipe = mnist.RECIPE.with_(hidden=(16,), epochs=1, batch_size=50, shift=0)
+    first, cached = mnist.trained(recipe, tiny_data(), seed=1, cache_dir=tmp_path)
+    other = tiny_data()
+    other.X_train = other.X_train[:200].copy()
+    other.y_train = other.y_train[:200].copy()
+    second, cached = mnist.trained(recipe, other, seed=1, cache_dir=tmp_path)
+    assert not cached                               # other data: trained afresh
+    assert second.history.loss != first.history.loss
+    third, cached = mnist.trained(recipe, tiny_data(), seed=1, cache_dir=tmp_path)
+    assert cached and third.history.loss == first.history.loss
+
+
+def test_the_cache_replaces_a_planted_symlink_instead_of_writing_through_it(tmp_path):
+    cache = tmp_path / "cache"
+    recipe = mnist.RECIPE.with_(hidden=(16,), epochs=1, batch_size=50, shift=0)
+    mnist.trained(recipe, tiny_data(), seed=1, cache_dir=cache)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    for path in list(cache.iterdir()):
+        path.unlink()
+        path.symlink_to(victim)                     # planted where the next run writes
+    result, cached = mnist.trained(recipe, tiny_data(), seed=1, cache_dir=cache)
+    assert not cached
+    assert victim.read_text() == "precious"
+    assert all(p.is_file() and not p.is_symlink() for p in cache.iterdir())
+
+
+def test_the_cache_refuses_a_folder_others_may_write_to(tmp_path):
+    cache = tmp_path / "shared"
+    cache.mkdir()
+    cache.chmod(0o777)
+    recipe = mnist.RECIPE.with_(hidden=(16,), epochs=1, batch_size=50, shift=0)
+    with pytest.raises(OSError, match="every user may write to it"):
+        mnist.trained(recipe, tiny_data(), seed=1, cache_dir=cache)
+
+
+def test_the_default_cache_is_per_user_not_in_the_temporary_folder(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.delenv("DLFS_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = _common.cache_folder()
+    assert folder == tmp_path / ".cache" / "dlfs" / "results"
+    assert not str(folder).startswith(tempfile.gettempdir() + "/dlfs")
+    monkeypatch.setenv("DLFS_CACHE_DIR", str(tmp_path / "mine"))
+    assert _common.cache_folder() == tmp_path / "mine"

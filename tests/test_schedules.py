@@ -92,3 +92,26 @@ def test_fit_accepts_any_callable_as_schedule(blobs):
 def test_bad_schedule_parameters_are_refused(make, error, message):
     with pytest.raises(error, match=message):
         make()
+
+
+# -- N9: a schedule that reaches 0 is refused before training ---------------------------------
+
+def test_check_rates_refuses_warmup_cosine_past_its_total_with_lr_min_0():
+    from dlfs.schedules import WarmupCosine, check_rates
+
+    rates = check_rates(WarmupCosine(0.1, total=10), 10)
+    assert len(rates) == 10 and min(rates) > 0
+    with pytest.raises(ValueError, match=r"learning rate 0.0 for epoch 11 of 12; .* "
+                                         r"WarmupCosine\(total=10\) stays at lr_min=0 after 10 "
+                                         r"epochs: train at most 10 epochs, or give lr_min > 0"):
+        check_rates(WarmupCosine(0.1, total=10), 12)
+    assert check_rates(WarmupCosine(0.1, total=10, lr_min=1e-4), 12)[-1] == 1e-4
+
+
+def test_check_rates_refuses_an_exponential_decay_that_underflows():
+    from dlfs.schedules import ExponentialDecay, check_rates
+
+    with pytest.raises(ValueError, match=r"learning rate 0.0 for epoch 2 of 3"):
+        check_rates(ExponentialDecay(1e-3, rate=1000), 3)
+    with pytest.raises(ValueError, match=r"learning rate nan for epoch 1"):
+        check_rates(lambda epoch: float("nan"), 1)

@@ -83,10 +83,15 @@ def test_history_loss_is_the_mean_over_the_samples_trained_on(blobs):
 def test_a_bad_scheduled_learning_rate_is_refused_naming_the_epoch(blobs, lr):
     X, y = blobs
     schedule = lambda epoch: 0.01 if epoch < 2 else lr       # noqa: E731
-    with pytest.raises(ValueError, match=rf"the schedule gave learning rate "
-                                         rf"{ {'0.1': repr('0.1')}.get(lr, lr)!s} for epoch 3; "
-                                         r"a learning rate must be a positive, finite number"):
-        fit(mlp([2, 4, 3]), SoftmaxCrossEntropy(), SGD(0.01), X, y, epochs=5, schedule=schedule)
+    model = mlp([2, 4, 3])
+    before = {k: v.copy() for k, v in model.state().items()}
+    with pytest.raises(ValueError, match=rf"the schedule gives learning rate "
+                                         rf"{ {'0.1': repr('0.1')}.get(lr, lr)!s} for epoch 3 "
+                                         r"of 5; a learning rate must be a positive, finite "
+                                         r"number"):
+        fit(model, SoftmaxCrossEntropy(), SGD(0.01), X, y, epochs=5, schedule=schedule)
+    # refused before training: nothing was trained
+    assert all(np.array_equal(v, before[k]) for k, v in model.state().items())
 
 
 # -- defect 11: divergence ----------------------------------------------------------------------
@@ -94,8 +99,9 @@ def test_a_bad_scheduled_learning_rate_is_refused_naming_the_epoch(blobs, lr):
 def test_a_finite_blow_up_is_reported_with_the_learning_rate(blobs):
     X, y = blobs
     with pytest.raises(TrainingDiverged, match=r"training diverged in epoch \d+: the training "
-                                               r"loss rose from .* \(more than 1000 times its "
-                                               r"first value\) with learning rate 1e\+06; try a "
+                                               r"loss rose from .* \(more than 1000 times .*, "
+                                               r"the larger of its first value and the loss of "
+                                               r"an all-zero output\) with learning rate 1e\+06; try a "
                                                r"smaller learning rate, e.g. 100000") as info:
         fit(mlp([2, 16, 3]), SoftmaxCrossEntropy(), SGD(1e6), X, y, epochs=20)
     assert info.value.lr == 1e6 and np.isfinite(info.value.loss)

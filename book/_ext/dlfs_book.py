@@ -76,16 +76,20 @@ def package_dir(name: str = "dlfs") -> Path:
 
 
 def environment_key(pkg: Path | None = None) -> str:
-    """Hash of the package's files and of the versions that shape outputs."""
+    """Hash of the package's files (and of the chapter helpers, ``dlfs_notebook``, beside
+    it) and of the versions that shape outputs."""
     pkg = package_dir() if pkg is None else pkg
     h = hashlib.sha256()
-    for path in sorted(pkg.rglob("*")):
-        if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}:
-            continue
-        h.update(path.relative_to(pkg).as_posix().encode())
-        h.update(b"\0")
-        h.update(path.read_bytes())
-        h.update(b"\0")
+    helpers = pkg.parent / "dlfs_notebook"
+    for root in [pkg] + ([helpers] if helpers.is_dir() else []):
+        for path in sorted(root.rglob("*")):
+            if (not path.is_file() or "__pycache__" in path.parts
+                    or path.suffix in {".pyc", ".pyo"}):
+                continue
+            h.update(path.relative_to(pkg.parent).as_posix().encode())
+            h.update(b"\0")
+            h.update(path.read_bytes())
+            h.update(b"\0")
     for dist in ("numpy", "matplotlib"):
         h.update(f"{dist}=={importlib.metadata.version(dist)}\0".encode())
     h.update(f"python=={platform.python_version()}\0".encode())

@@ -6,13 +6,14 @@ Images are NCHW, (n_samples, channels, height, width), and convolution
 kernels (C_out, C_in, kh, kw), as in PyTorch.
 """
 from . import activations, data, init, losses, metrics, optim, schedules
+from ._checks import NonFiniteError
 from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .io import ParameterFileError, load_model, load_params, save_model
 from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, LeakyReLU,
                      MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
 from .model import Sequential, mlp
-from .optim import SGD, Adam, Momentum, RMSProp
+from .optim import SGD, AdaGrad, Adam, Momentum, RMSProp, clip_grad_norm
 from .train import (History, TrainingDiverged, TrainingInterrupted, batches, evaluate,
                     fit)
 
@@ -21,10 +22,10 @@ __version__ = "0.1.0"
 __all__ = [
     "activations", "data", "init", "losses", "metrics", "optim", "schedules",
     "gradcheck", "numerical_gradient", "relative_error",
-    "ParameterFileError", "load_model", "load_params", "save_model",
+    "NonFiniteError", "ParameterFileError", "load_model", "load_params", "save_model",
     "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "MaxPool2D", "AvgPool2D",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",
-    "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam",
+    "Sequential", "mlp", "SGD", "Momentum", "RMSProp", "Adam", "AdaGrad", "clip_grad_norm",
     "History", "TrainingDiverged", "TrainingInterrupted", "batches", "evaluate", "fit",
 ]

@@ -1,66 +1,53 @@
-"""Best-effort control of the number of BLAS threads NumPy's matrix products use.
+"""The number of threads NumPy's BLAS uses, read and set through threadpoolctl.
 
 Small networks multiply small matrices, for which a multi-threaded BLAS
 spends more time starting and synchronising threads than computing; on a
 busy machine, threads that wait for a core can make training many times
 slower.  A different number of threads may also split a product differently
-and change the rounding of its result.  :func:`blas_threads` therefore lets
-code that trains small models run with a fixed, small number of threads.
+and change the rounding of its result, so the same seed gives the same
+training run only at the same number of BLAS threads.
 
-Only NumPy's bundled OpenBLAS (the PyPI wheels) is handled; with any other
-BLAS the context manager does nothing.
+This is the package's one place for thread control: the recipes, the
+benchmark and :mod:`dlfs.interop` all use it.  It relies on threadpoolctl
+(the library scikit-learn uses), which finds the BLAS NumPy is linked to
+(OpenBLAS, MKL, BLIS...) whatever its file or symbol names.
 """
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import glob
 import os
 from collections.abc import Iterator
 
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
-_FUNCS: list = []
-
-
-def _openblas():
-    """``(get_num_threads, set_num_threads)`` of NumPy's OpenBLAS, or None."""
-    if not _FUNCS:
-        found = None
-        pattern = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs",
-                               "*openblas*")
-        for path in sorted(glob.glob(pattern)):
-            try:
-                lib = ctypes.CDLL(path)            # the already loaded library
-            except OSError:
-                continue
-            for name in ("scipy_openblas", "openblas"):
-                for suffix in ("64_", ""):
-                    get = getattr(lib, f"{name}_get_num_threads{suffix}", None)
-                    set_ = getattr(lib, f"{name}_set_num_threads{suffix}", None)
-                    if get is not None and set_ is not None and found is None:
-                        found = (get, set_)
-        _FUNCS.append(found)
-    return _FUNCS[0]
+from ._checks import check_positive
 
 
 @contextlib.contextmanager
 def blas_threads(n: int) -> Iterator[None]:
     """Run the ``with`` block with ``n`` BLAS threads, then restore the old number."""
-    funcs = _openblas()
-    if funcs is None:
+    check_positive(n, "n", integer=True)
+    with threadpool_limits(limits=int(n), user_api="blas"):
         yield
-        return
-    get, set_ = funcs
-    old = int(get())
-    set_(int(n))
-    try:
-        yield
-    finally:
-        set_(old)
+
+
+def set_blas_threads(n: int) -> int | None:
+    """Give the BLAS ``n`` threads from now on; returns the number it then uses."""
+    check_positive(n, "n", integer=True)
+    threadpool_limits(limits=int(n), user_api="blas")
+    return current_blas_threads()
 
 
 def current_blas_threads() -> int | None:
-    """The number of BLAS threads, or None if it cannot be determined."""
-    funcs = _openblas()
-    return None if funcs is None else int(funcs[0]())
+    """The number of threads NumPy's BLAS uses, or None if no BLAS was found.
+
+    When other libraries (a framework) loaded a BLAS of their own and NumPy's
+    cannot be told apart by its path, the largest number among them.
+    """
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    numpy_home = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
+    own = [pool for pool in pools if os.path.abspath(pool["filepath"]).startswith(numpy_home)
+           and "numpy" in pool["filepath"]]
+    counts = [pool["num_threads"] for pool in (own or pools)]
+    return max(counts) if counts else None

@@ -9,6 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 
+class NonFiniteError(ValueError):
+    """An array that must be finite holds NaN or infinity.
+
+    A ``ValueError`` (so existing handlers still catch it) of its own type, so
+    that the training loop can tell a diverging run from any other bad value
+    without reading the message.
+    """
+
+
 def check_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
                 dtype=None, finite: bool = True) -> np.ndarray:
     """Check that ``x`` is a real floating-point ndarray of the expected rank.
@@ -31,6 +40,14 @@ def check_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
     -------
     ndarray
         ``x`` itself, unchanged.
+
+    Raises
+    ------
+    TypeError
+        For a non-array, an integer or complex dtype, or the wrong dtype.
+    ValueError
+        For the wrong number of dimensions; :class:`NonFiniteError` (a
+        ``ValueError``) for NaN or infinity when ``finite``.
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(x).__name__}")
@@ -45,7 +62,7 @@ def check_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
                     else " or ".join(str(a) for a in allowed))
             raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
     if finite and not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise NonFiniteError(f"{name} contains NaN or infinity")
     return x
 
 
@@ -69,7 +86,9 @@ def check_positive(value, name: str, *, integer: bool = False, allow_zero: bool 
     if isinstance(value, bool) or not isinstance(value, kind):
         want = "an integer" if integer else "a number"
         raise TypeError(f"{name} must be {want}, got {value!r}")
-    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+    # A Python int is always finite (and may exceed what np.isfinite takes: 10**25).
+    finite = isinstance(value, int) or np.isfinite(value)
+    if not finite or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return value

@@ -2,11 +2,16 @@
 
 A file is written under a temporary name in the target's folder, then renamed
 over the target with :func:`os.replace`, so a reader never sees half a file.
-The temporary name, ``.<name>.<pid>.<random><suffix>``, records the writing
-process: a file left behind by a process that was killed (its pid no longer
-runs on this machine) is removed by the next write to the same target.  The
-new file gets the permissions any new file gets (``0o666`` minus the umask),
-or, when it replaces a file, that file's permissions.
+The temporary name is ``.<name>.<pid>.<random><suffix>``.  The writer holds
+an exclusive ``flock`` on its temporary file until the rename, so the next
+write to the same target can tell a temporary file that a killed write left
+behind (removed) from one that another write is still filling (kept) -- also
+when that writer runs in another container (PID namespace) on the same
+machine, where its pid means nothing.  Where locks are not available (some
+network file systems), a temporary file is removed only when its pid no
+longer runs here *and* it has not been touched for :data:`QUIET_SECONDS`.
+The new file gets the permissions any new file gets (``0o666`` minus the
+umask), or, when it replaces a file, that file's permissions.
 """
 from __future__ import annotations
 
@@ -19,9 +24,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:                               # Windows: no advisory locks
+    fcntl = None
+
 #: A temporary file untouched for this long is stale whatever its pid says
 #: (the pid may have been reused, or the writer ran on another machine).
 STALE_AFTER_SECONDS = 24 * 3600
+#: Without a lock to ask, a temporary file must also have been quiet this long.
+QUIET_SECONDS = 600
+#: Bytes the temporary name adds to the target's name: ".", ".<pid, up to 7
+#: digits>.", 8 hex digits and a suffix of up to 5 bytes (".part").
+TEMP_NAME_EXTRA_BYTES = 1 + 1 + 7 + 1 + 8 + 5
+
+
+def max_name_bytes(folder: Path) -> int:
+    """The longest file name (in bytes) the file system of ``folder`` allows."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
 
 
 def _pid_running(pid: int) -> bool:
@@ -34,11 +57,25 @@ def _pid_running(pid: int) -> bool:
     return True
 
 
+def _try_lock(fd: int) -> bool | None:
+    """Take an exclusive lock without waiting: True, False if held elsewhere, None if unknown."""
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:                               # e.g. ENOLCK on a network file system
+        return None
+
+
 def remove_stale(target: Path, suffix: str) -> list[Path]:
     """Delete temporary files of earlier writes to ``target`` whose writer is gone.
 
-    Returns the paths removed.  Files of a process that still runs (another
-    save or cache fill in progress) are left alone.
+    Returns the paths removed.  A file whose writer still holds its lock
+    (another save or cache fill in progress, in this process tree or another
+    container) is left alone.
     """
     pattern = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.[0-9a-f]+{re.escape(suffix)}")
     removed = []
@@ -52,12 +89,22 @@ def remove_stale(target: Path, suffix: str) -> list[Path]:
         if not match:
             continue
         try:
-            age = now - path.lstat().st_mtime
-            if not _pid_running(int(match[1])) or age > STALE_AFTER_SECONDS:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:                 # gone already, a symlink, or not ours to read
+            continue
+        try:
+            age = now - os.fstat(fd).st_mtime
+            locked = _try_lock(fd)
+            dead = not _pid_running(int(match[1]))
+            if locked is False:
+                continue                # a live writer, wherever it runs
+            if age > STALE_AFTER_SECONDS or (dead and (locked or age > QUIET_SECONDS)):
                 path.unlink()
                 removed.append(path)
-        except OSError:                 # gone already, or not ours to delete
+        except OSError:
             continue
+        finally:
+            os.close(fd)
     return removed
 
 
@@ -75,11 +122,13 @@ def atomic_write(target: Path, suffix: str = ".tmp") -> Iterator:
     partial = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}")
     try:
         with open(partial, "xb") as out:           # created 0o666 & ~umask, like any file
+            _try_lock(out.fileno())                # held until closed: "being written"
             try:
                 os.chmod(partial, stat.S_IMODE(target.stat().st_mode))
             except FileNotFoundError:
                 pass
             yield out
-        os.replace(partial, target)
+            out.flush()
+            os.replace(partial, target)            # still locked: never seen as stale
     finally:
         partial.unlink(missing_ok=True)

@@ -31,14 +31,17 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z))`.
+    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z)) = \sigma(z)\,\sigma(-z)`.
 
     ``z``: any shape; returns that shape and dtype.
 
+    Computed as :math:`\sigma(z)\,\sigma(-z)`: for large :math:`z`, :math:`1 - \sigma(z)`
+    rounds to 0 (from about :math:`z = 37` in float64) while :math:`\sigma(-z)` keeps
+    its full relative precision.
+
     Implements :eq:`eq-sigmoid-props`.
     """
-    s = sigmoid(z)
-    return s * (1.0 - s)
+    return sigmoid(z) * sigmoid(-z)
 
 
 def tanh(z: np.ndarray) -> np.ndarray:

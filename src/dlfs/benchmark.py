@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._blas import current_blas_threads
 from .losses import SoftmaxCrossEntropy
 from .model import Sequential, mlp
 from .optim import Adam
@@ -40,11 +41,9 @@ BATCH_SIZE = 128
 
 
 def n_threads() -> int:
-    """Threads NumPy's BLAS uses: ``$OPENBLAS_NUM_THREADS``, ``$OMP_NUM_THREADS`` or all CPUs."""
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return os.cpu_count() or 1
+    """Threads NumPy's BLAS uses, read from the BLAS itself
+    (:func:`dlfs._blas.current_blas_threads`); the number of CPUs if no BLAS is found."""
+    return current_blas_threads() or os.cpu_count() or 1
 
 
 def machine() -> dict:

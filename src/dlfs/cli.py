@@ -1,107 +1,80 @@
 """The ``dlfs`` command: train and evaluate the book's models from a shell.
 
-    dlfs train mnist --hidden 256,128 --epochs 10 --save mnist.npz
+    dlfs train mnist --epochs 10 --save mnist.npz     # the chapter's MLP recipe, 10 epochs
+    dlfs train mnist --model cnn --limit 6000         # the CNN recipe on 6,000 digits
     dlfs evaluate mnist --params mnist.npz
-    dlfs train cats --json          # last line: one JSON object
+    dlfs train cats --json                            # last line: one JSON object
+
+``dlfs train`` runs a recipe (:mod:`dlfs.recipes.mnist`, :mod:`dlfs.recipes.mnist_cnn`,
+:mod:`dlfs.recipes.cats`): its ``RECIPE`` holds the defaults, and the options
+given on the command line change those fields and nothing else
+(``RECIPE.with_(...)``).  An option the chosen recipe does not have is
+refused, never ignored.  The same ``--seed`` gives the same run at the same
+number of BLAS threads.
 
 Exit status: 0 on success; 2 for a bad option or combination of options
-(argparse's convention, checked before anything is loaded or trained); 1 with
-a one-line message for a run-time failure (a missing or corrupt dataset or
-parameter file, an unusable data cache, a diverging training run); 130 after
-Ctrl-C (nothing is saved); 141 when the output pipe is closed early.
+(argparse's convention, checked before any data is loaded: values, options
+that do not apply to the chosen model, split and batch sizes against the
+dataset's size, and the ``--save`` target); 1 with a one-line message for a
+run-time failure (a missing or corrupt dataset or parameter file, an
+unusable data cache, a diverging run, too little memory, a failed save after
+training -- the model is then written beside the requested path or the
+message says where it could not be; even an internal error is one line,
+``DLFS_DEBUG=1`` shows its traceback); 130 after Ctrl-C (nothing is saved);
+141 when the output pipe is closed early.  This module is argparse and
+dispatch only; no library module imports it.
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
-import time
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
+from . import losses
 from ._checks import check_positive
-from .io import ParameterFileError, check_save_path, load_model, save_model
+from .data import DatasetError, datasets
+from .data.transforms import split_sizes
+from .io import (MAX_LAYERS, ParameterFileError, check_sample_size, check_save_path, load_model,
+                 save_model)
 from .layers import ACTIVATION_LAYERS
-from .losses import BinaryCrossEntropy, SoftmaxCrossEntropy
-from .model import mlp
-from .optim import OPTIMIZERS, make_optimizer
-from .train import TrainingDiverged, TrainingInterrupted, check_batching, evaluate, fit
+from .optim import OPTIMIZERS, AdamW, make_optimizer
+from .recipes import cats, mnist, mnist_cnn
+from .schedules import ExponentialDecay, check_rates
+from .train import TrainingDiverged, TrainingInterrupted, check_batching, evaluate
 
-#: Per-dataset defaults; options given on the command line override them.
-DEFAULTS = {
-    # The MNIST defaults are the case study's recipe (dlfs.recipes.mnist.RECIPE).
-    "mnist": {"hidden": "512,256", "epochs": 15, "batch_size": 128, "lr": 1e-3},
-    "cats": {"hidden": "20,7,5", "epochs": 100, "batch_size": 32, "lr": 1e-4},
-}
-#: Training set sizes, so that options can be checked before anything is loaded.
-TRAIN_SIZES = {"mnist": 60_000, "cats": 209}
+#: The recipe each ``dataset``/``--model`` pair runs.
+RECIPES = {("mnist", "mlp"): mnist, ("mnist", "cnn"): mnist_cnn, ("cats", "mlp"): cats}
 
-
-def _data_module(name: str):
-    from .data import cats, mnist
-
-    return mnist if name == "mnist" else cats
+#: Command-line option -> recipe field; an option given for a recipe without that field
+#: is refused (exit 2).
+FIELDS = {"hidden": "--hidden", "epochs": "--epochs", "batch_size": "--batch-size",
+          "lr": "--lr", "optimizer": "--optimizer", "activation": "--activation",
+          "weight_decay": "--weight-decay", "dropout": "--dropout", "batchnorm": "--batchnorm",
+          "patience": "--patience", "val_fraction": "--val-fraction",
+          "drop_last": "--drop-last", "lr_decay": "--lr-decay", "shift": "--shift"}
 
 
-def load_dataset(name: str, *, seed: int, val_fraction: float, limit: int | None):
-    """Train/validation/test arrays, float32 features of shape (n, n_features).
-
-    MNIST has 10 classes (labels 0-9); cats is binary, with targets of shape
-    (n, 1) for a single logit output.
-    """
-    from .data import to_float, train_val_split
-
-    x_train, y_train = _data_module(name).load_split("train")
-    x_test, y_test = _data_module(name).load_split("test")
-    if limit is not None:
-        x_train, y_train = x_train[:limit], y_train[:limit]
-    X, X_test = to_float(x_train), to_float(x_test)
-    X_tr, y_tr, X_val, y_val = train_val_split(X, y_train, val_fraction, seed=seed)
-    return (X_tr, y_tr), (X_val, y_val), (X_test, y_test), _n_classes(name)
+def _defaults(recipe) -> dict:
+    d = recipe.as_dict()
+    return {"hidden": ",".join(map(str, d["hidden"])), "epochs": d["epochs"],
+            "batch_size": d["batch_size"], "lr": d["lr"]}
 
 
-def load_test_set(name: str):
-    """The test images as float32 in [0, 1], not flattened, their labels and the class count.
-
-    Only the test file is read: scoring saved parameters needs nothing else.
-    """
-    from .data import to_float
-
-    x_test, y_test = _data_module(name).load_split("test")
-    return to_float(x_test, flatten=False), y_test, _n_classes(name)
+#: Per-dataset defaults of the MLP, read from the recipes (they live there, once).
+DEFAULTS = {"mnist": _defaults(mnist.RECIPE), "cats": _defaults(cats.RECIPE)}
+#: Evaluation may hold this many values of one batch at its widest layer (512 MiB float32).
+EVAL_BUDGET = 2**27
+#: Largest --shift: 28-pixel digits shifted further leave the frame altogether.
+MAX_SHIFT = 27
 
 
-def _n_classes(name: str) -> int:
-    return 10 if name == "mnist" else 2
-
-
-def arrange_inputs(images: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray | None:
-    """``images`` (n, H, W) or (n, H, W, C) laid out as a model's ``input_shape``.
-
-    Flat vectors, the images as they are, or channels first (NCHW, for
-    convolutions: (n, 1, H, W) or (n, C, H, W)).  None when no layout fits.
-    """
-    sample, shape = images.shape[1:], tuple(input_shape)
-    if shape == sample:
-        return images
-    if shape == (int(np.prod(sample)),):
-        return images.reshape(len(images), -1)
-    if len(sample) == 2 and shape == (1, *sample):
-        return images[:, None]
-    if len(sample) == 3 and shape == (sample[2], *sample[:2]):
-        return np.ascontiguousarray(images.transpose(0, 3, 1, 2))
-    return None
-
-
-def _targets(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Binary problems train one logit on (n, 1) float targets; others use labels."""
-    return y.reshape(-1, 1).astype(np.float32) if n_classes == 2 else y
-
-
-def _loss_for(n_outputs: int):
-    return BinaryCrossEntropy(from_logits=True) if n_outputs == 1 else SoftmaxCrossEntropy()
-
+# -- argument types -----------------------------------------------------------------------------
 
 def _hidden_sizes(text: str) -> list[int]:
     try:
@@ -150,29 +123,12 @@ def _dropout(text: str) -> float:
     return value
 
 
-def _check_combination(args) -> None:
-    """Checks that need several options (and the dataset's size), with the library's rules."""
-    from .data.transforms import split_sizes
-
-    if args.command != "train":
-        return
-    n = TRAIN_SIZES[args.dataset] if args.limit is None else min(args.limit,
-                                                                 TRAIN_SIZES[args.dataset])
-    batch_size = args.batch_size or DEFAULTS[args.dataset]["batch_size"]
-    try:
-        n_train, _ = split_sizes(n, args.val_fraction)
-        check_batching(n_train, batch_size, min_batch=2 if args.batchnorm else 1,
-                       drop_last=True if args.drop_last else None)
-    except ValueError as err:
-        limit = f" --limit {args.limit}" if args.limit is not None else ""
-        batchnorm = " --batchnorm" if args.batchnorm else ""
-        args.subparser.error(f"{args.dataset} with --val-fraction {args.val_fraction}{limit}, "
-                             f"--batch-size {batch_size}{batchnorm}: {err}")
-    if args.save is not None:
-        try:
-            check_save_path(args.save)
-        except ValueError as err:
-            args.subparser.error(f"argument --save: {err}")
+def _shift(text: str) -> int:
+    value = _non_negative(int)(text)
+    if value > MAX_SHIFT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SHIFT} (a 28x28 digit shifted "
+                                         f"further leaves the picture), got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,36 +136,55 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dlfs", description="Train and evaluate the book's models from a shell.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train an MLP on a dataset and report test accuracy")
+    train = commands.add_parser(
+        "train", help="train a recipe's model on a dataset and report test accuracy",
+        description="Options change the recipe's values (shown in brackets); an option the "
+                    "chosen recipe does not have is refused.")
     train.set_defaults(subparser=train)
     train.add_argument("dataset", choices=sorted(DEFAULTS))
     train.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
-                       help="cnn: the convolutional network of Part 3 (mnist only; uses "
-                            "--epochs, --batch-size, --lr, --limit, --seed, --save)")
+                       help="cnn: the convolutional network of Part 3 (mnist only)")
+    m, c, n = mnist.RECIPE, cats.RECIPE, mnist_cnn.RECIPE
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
-                       help="hidden layer sizes, comma-separated (mnist: 512,256; cats: 20,7,5)")
-    train.add_argument("--activation", default="relu",
-                       choices=sorted(set(ACTIVATION_LAYERS) - {"softmax"}))
-    train.add_argument("--epochs", type=_positive(int))
-    train.add_argument("--batch-size", type=_positive(int))
-    train.add_argument("--lr", type=_positive(float), help="learning rate")
-    train.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS))
-    train.add_argument("--weight-decay", type=_non_negative(float), default=0.0, metavar="L2")
-    train.add_argument("--dropout", type=_dropout, default=0.0, metavar="P")
-    train.add_argument("--batchnorm", action="store_true")
+                       help=f"hidden layer sizes, comma-separated [mnist "
+                            f"{DEFAULTS['mnist']['hidden']}; cats "
+                            f"{DEFAULTS['cats']['hidden'] or 'none'}; cnn {n.hidden}]")
+    train.add_argument("--activation", choices=sorted(set(ACTIVATION_LAYERS) - {"softmax"}),
+                       help=f"mnist mlp only [{m.activation}]")
+    train.add_argument("--epochs", type=_positive(int),
+                       help=f"[mnist {m.epochs}; cats {c.epochs}; cnn {n.epochs}]")
+    train.add_argument("--batch-size", type=_positive(int),
+                       help=f"[mnist {m.batch_size}; cats {c.batch_size}; cnn {n.batch_size}]")
+    train.add_argument("--lr", type=_positive(float),
+                       help=f"learning rate [mnist {m.lr:g}; cats {c.lr:g}; cnn {n.lr:g}]")
+    train.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
+                       help=f"mlp only [mnist {m.optimizer}; cats {c.optimizer}]")
+    train.add_argument("--weight-decay", type=_non_negative(float), metavar="L2",
+                       help=f"mlp only [mnist {m.weight_decay:g}; cats {c.weight_decay:g}; "
+                            f"adamw without it: {AdamW().weight_decay:g}]")
+    train.add_argument("--dropout", type=_dropout, metavar="P",
+                       help=f"mlp only [mnist {m.dropout:g}; cats {c.dropout:g}]")
+    train.add_argument("--batchnorm", action="store_true", help="mnist mlp only")
     train.add_argument("--patience", type=_positive(int),
-                       help="early stopping on validation loss, restoring the best epoch")
-    train.add_argument("--val-fraction", type=_fraction, default=0.1)
+                       help="mnist mlp only: early stopping on validation loss, restoring the "
+                            "best epoch")
+    train.add_argument("--val-fraction", type=_fraction,
+                       help=f"share held out for validation [mnist {m.val_fraction:g}; cnn "
+                            f"{n.val_fraction:.4g}]")
     train.add_argument("--limit", type=_positive(int), metavar="N",
                        help="train on the first N training images only (quick runs)")
-    train.add_argument("--seed", type=_non_negative(int), default=0)
+    train.add_argument("--seed", type=_non_negative(int), default=0,
+                       help="the same seed gives the same run at the same number of BLAS "
+                            "threads [0]")
     train.add_argument("--drop-last", action="store_true",
-                       help="leave out each epoch's incomplete last mini-batch (by default "
-                            "only a single leftover sample with --batchnorm is left out)")
+                       help="mnist mlp only: leave out each epoch's incomplete last mini-batch "
+                            "(by default only a single leftover sample with --batchnorm is)")
     train.add_argument("--lr-decay", type=_non_negative(float), metavar="K",
-                       help="mnist only: lr * exp(-K * epoch) (default 0.2)")
-    train.add_argument("--shift", type=_non_negative(int), metavar="PX",
-                       help="mnist only: random shifts of up to PX pixels (default 1; 0: off)")
+                       help=f"mnist: lr * exp(-K * epoch) [mlp {m.lr_decay:g}; cnn "
+                            f"{n.lr_decay:g}]")
+    train.add_argument("--shift", type=_shift, metavar="PX",
+                       help=f"mnist mlp only: random shifts of up to PX pixels [{m.shift}; 0: "
+                            "off]")
     train.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
     _add_output_flags(train)
 
@@ -226,92 +201,162 @@ def _add_output_flags(p):
                    help="print one JSON object with the results as the last line")
 
 
-def _cats_recipe_applies(args) -> bool:
-    """``dlfs train cats`` with no model or training option runs the chapter's recipe."""
-    return args.dataset == "cats" and all(
-        getattr(args, name) == value for name, value in (
-            ("hidden", None), ("activation", "relu"), ("epochs", None), ("batch_size", None),
-            ("lr", None), ("optimizer", "adam"), ("weight_decay", 0.0), ("dropout", 0.0),
-            ("batchnorm", False), ("patience", None), ("val_fraction", 0.1), ("limit", None),
-            ("drop_last", False)))
+# -- options -> recipe, checked before anything is loaded ---------------------------------------
+
+def _recipe_from_options(args):
+    """The recipe module and ``RECIPE`` with the options given; exit 2 for any that do not fit."""
+    module = RECIPES.get((args.dataset, args.model))
+    if module is None:
+        args.subparser.error(f"--model {args.model} is for mnist only")
+    recipe, changes = module.RECIPE, {}
+    fields = recipe.as_dict()
+    for field, option in FIELDS.items():
+        value = getattr(args, field)
+        if value is None or value is False:
+            continue                                    # not given: the recipe decides
+        if field not in fields:
+            args.subparser.error(f"argument {option}: does not apply to the {recipe.name} "
+                                 f"recipe (its options: {_options_of(fields)})")
+        if field == "hidden":
+            value = tuple(value)
+            if isinstance(fields["hidden"], int):       # one hidden layer (the CNN)
+                if len(value) != 1:
+                    args.subparser.error(f"argument --hidden: the {recipe.name} recipe has "
+                                         f"one hidden layer; give one size, got {args.hidden}")
+                value = value[0]
+        changes[field] = value
+    if args.optimizer == "adamw" and args.weight_decay is None and "weight_decay" in fields:
+        changes["weight_decay"] = AdamW().weight_decay     # AdamW's own default, not 0
+    try:
+        recipe = recipe.with_(**changes)
+    except (TypeError, ValueError) as err:
+        args.subparser.error(f"the {recipe.name} recipe: {err}")
+    return module, recipe
+
+
+def _options_of(fields: dict) -> str:
+    return ", ".join(option for field, option in FIELDS.items() if field in fields)
+
+
+def _check_train(args, recipe) -> None:
+    """Split and batch sizes against the dataset's size, the schedule, the --save target."""
+    size = datasets.train_size(args.dataset)
+    n = args.limit if size is None else min(args.limit or size, size)
+    described = " ".join(f"{FIELDS[k]} {v:g}" for k, v in (
+        ("val_fraction", getattr(recipe, "val_fraction", None)),
+        ("batch_size", recipe.batch_size)) if v is not None)
+    if n is not None:
+        try:
+            n_train = split_sizes(n, recipe.val_fraction)[0] if hasattr(
+                recipe, "val_fraction") else n
+            check_batching(n_train, recipe.batch_size,
+                           min_batch=2 if getattr(recipe, "batchnorm", False) else 1,
+                           drop_last=getattr(recipe, "drop_last", None))
+        except ValueError as err:
+            limit = f" --limit {args.limit}" if args.limit is not None else ""
+            batchnorm = " --batchnorm" if getattr(recipe, "batchnorm", False) else ""
+            args.subparser.error(f"the {recipe.name} recipe with {described}{limit}"
+                                 f"{batchnorm}: {err}")
+    if hasattr(recipe, "optimizer"):
+        try:
+            make_optimizer(recipe.optimizer, recipe.lr, weight_decay=recipe.weight_decay)
+        except ValueError as err:
+            args.subparser.error(f"--optimizer {recipe.optimizer} with --lr {recipe.lr:g}, "
+                                 f"--weight-decay {recipe.weight_decay:g}: {err}")
+    if getattr(recipe, "lr_decay", None):
+        try:
+            check_rates(ExponentialDecay(recipe.lr, recipe.lr_decay), recipe.epochs)
+        except ValueError as err:
+            args.subparser.error(f"--lr {recipe.lr:g} with --lr-decay {recipe.lr_decay:g}: "
+                                 f"{err}")
+    if args.save is not None:
+        try:
+            check_save_path(args.save)
+        except ValueError as err:
+            args.subparser.error(f"argument --save: {err}")
+        hidden = getattr(recipe, "hidden", ())
+        if isinstance(hidden, tuple):                # Dense [BatchNorm] act [Dropout] each
+            per_layer = (2 + bool(getattr(recipe, "batchnorm", False))
+                         + bool(getattr(recipe, "dropout", 0)))
+            if len(hidden) * per_layer + 1 > MAX_LAYERS:
+                args.subparser.error(f"argument --hidden: {len(hidden)} hidden layers make "
+                                     f"{len(hidden) * per_layer + 1} layers; a parameter file "
+                                     f"holds at most {MAX_LAYERS}, so --save could not work")
+
+
+# -- running ----------------------------------------------------------------------------------
+
+def _load_data(module, recipe, args):
+    """The data the recipe trains on, through the dataset loaders (``--limit`` applied)."""
+    if module is mnist:
+        train, val, test, _ = datasets.load_dataset(
+            "mnist", seed=args.seed, val_fraction=recipe.val_fraction, limit=args.limit)
+        return mnist.MnistData(*train, *val, *test)
+    if module is mnist_cnn:
+        return mnist_cnn.load_mnist_images(seed=args.seed, val_fraction=recipe.val_fraction,
+                                           limit=args.limit)
+    x_train, y_train, x_test, y_test = cats.load_data()
+    return x_train[:args.limit], y_train[:args.limit], x_test, y_test
 
 
 def cmd_train(args) -> dict:
-    if args.model == "cnn":
-        return cmd_train_cnn(args)
-    if _cats_recipe_applies(args):
-        from .recipes.cats import run_cli
-        return run_cli(args)
-    if args.dataset == "mnist":
-        from .recipes import mnist
-        return mnist.run_cli(args)
-    defaults = DEFAULTS[args.dataset]
-    hidden = args.hidden if args.hidden is not None else _hidden_sizes(defaults["hidden"])
-    epochs = args.epochs or defaults["epochs"]
-    batch_size = args.batch_size or defaults["batch_size"]
-    lr = args.lr or defaults["lr"]
-
-    train, val, test, n_classes = load_dataset(args.dataset, seed=args.seed,
-                                               val_fraction=args.val_fraction, limit=args.limit)
-    n_out = 1 if n_classes == 2 else n_classes
-    input_shape = train[0].shape[1:]
-    model = mlp([int(np.prod(input_shape)), *hidden, n_out], activation=args.activation,
-                dropout=args.dropout, batchnorm=args.batchnorm,
-                rng=np.random.default_rng(args.seed))
-    loss = _loss_for(n_out)
-    optimizer = make_optimizer(args.optimizer, lr, weight_decay=args.weight_decay)
+    module, recipe = _recipe_from_options(args)
+    _check_train(args, recipe)
+    data = _load_data(module, recipe, args)
     if not args.quiet:
-        print(model.summary(input_shape), file=sys.stderr)
-
-    start = time.perf_counter()
-    history = fit(model, loss, optimizer, train[0], _targets(train[1], n_classes),
-                  epochs=epochs, batch_size=batch_size,
-                  validation=(val[0], _targets(val[1], n_classes)), patience=args.patience,
-                  seed=args.seed, progress=False if args.quiet else None,
-                  drop_last=True if args.drop_last else None)
-    train_seconds = time.perf_counter() - start
-
-    if not args.quiet:
-        print(f"{'epoch':>5} {'loss':>8} {'acc':>7} {'val_loss':>8} {'val_acc':>7}",
+        print(f"{recipe.name} recipe: {json.dumps(recipe.as_dict())}, seed {args.seed}",
               file=sys.stderr)
-        for i in range(history.epochs):
-            print(f"{i + 1:>5} {history.loss[i]:8.4f} {history.accuracy[i]:7.4f} "
-                  f"{history.val_loss[i]:8.4f} {history.val_accuracy[i]:7.4f}", file=sys.stderr)
+    result = module.train(recipe, data, seed=args.seed,
+                          progress=False if args.quiet else None)
+    if not args.quiet:
+        print(result.model.summary(result.input_shape), file=sys.stderr)
+        _print_history(result.history)
+    saved = None
     if args.save:
+        saved, args.save_problem = _save(result.model, args.save, result.input_shape)
+        args.saved_to = saved
+    return {"command": "train", "dataset": args.dataset, "model": args.model,
+            **result.summary(), "saved": saved}
+
+
+def _print_history(h) -> None:
+    columns = [("loss", h.loss), ("acc", h.accuracy), ("val_loss", h.val_loss),
+               ("val_acc", h.val_accuracy), ("lr", h.lr)]
+    columns = [(name, values) for name, values in columns if len(values) == h.epochs]
+    print(f"{'epoch':>5} " + " ".join(f"{name:>8}" for name, _ in columns), file=sys.stderr)
+    for i in range(h.epochs):
+        print(f"{i + 1:>5} " + " ".join(f"{v[i]:8.2e}" if name == "lr" else f"{v[i]:8.4f}"
+                                        for name, v in columns), file=sys.stderr)
+
+
+def _save(model, path: str, input_shape) -> tuple[str | None, str | None]:
+    """Save after training: ``(where it was saved or None, what went wrong or None)``.
+
+    If the target went bad during training, the model is written beside it
+    (or in the current folder, or the temporary folder) and the problem says where.
+    """
+    try:
+        save_model(model, path, input_shape=input_shape)
+        return path, None
+    except (OSError, ValueError) as err:
+        first = f"could not save the trained parameters to {path}: {_reason(err)}"
+    stem = Path(Path(path).name).stem or "model"
+    tried = []
+    for folder in (Path(path).parent, Path.cwd(), Path(tempfile.gettempdir())):
+        fallback = folder / f"{stem}.{os.getpid()}.npz"
         try:
-            save_model(model, args.save, input_shape=input_shape)
-        except (OSError, ValueError) as err:      # the path changed during training
-            raise OSError(f"could not save the trained parameters to {args.save}: {err}") \
-                from None
-        args.saved_to = args.save
-    test_loss, test_acc = evaluate(model, loss, test[0], _targets(test[1], n_classes))
-    return {
-        "command": "train", "dataset": args.dataset, "test_accuracy": test_acc,
-        "test_loss": test_loss, "val_accuracy": history.val_accuracy[-1],
-        "train_accuracy": history.accuracy[-1], "train_seconds": round(train_seconds, 3),
-        "epochs": history.epochs, "stopped_early": history.stopped_early,
-        "best_epoch": None if history.best_epoch is None else history.best_epoch + 1,
-        "n_params": model.n_params(), "hidden": hidden, "optimizer": args.optimizer, "lr": lr,
-        "batch_size": batch_size, "seed": args.seed, "saved": args.save,
-    }
+            save_model(model, fallback, input_shape=input_shape)
+        except (OSError, ValueError):
+            tried.append(str(fallback))
+            continue
+        return str(fallback), f"{first}; saved them to {fallback} instead"
+    return None, f"{first}; also could not write {', '.join(tried)}: nothing was saved"
 
 
-def cmd_train_cnn(args) -> dict:
-    """``dlfs train mnist --model cnn``: the recipe of :mod:`dlfs.recipes.mnist_cnn`."""
-    from .recipes.mnist_cnn import train_mnist_cnn
-
-    if args.dataset != "mnist":
-        args.subparser.error("--model cnn is for mnist only")
-    result = train_mnist_cnn(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             limit=args.limit, seed=args.seed, progress=False if args.quiet
-                             else None)
-    model = result.pop("model")
-    result.pop("history")
-    if args.save:
-        save_model(model, args.save, input_shape=(1, 28, 28))
-        args.saved_to = args.save
-    return {"command": "train", "dataset": "mnist", "model": "cnn", **result,
-            "saved": args.save}
+def _reason(err: BaseException) -> str:
+    text = str(err)
+    return text if not isinstance(err, OSError) or not err.strerror else (
+        f"{err.strerror}" + (f": {err.filename}" if err.filename else ""))
 
 
 def _model_input_shape(model) -> tuple[int, ...] | None:
@@ -328,17 +373,14 @@ def _describe_inputs(shape) -> str:
 
 def cmd_evaluate(args) -> dict:
     model = load_model(args.params)
-    images, labels, n_classes = load_test_set(args.dataset)
-    n_out = 1 if n_classes == 2 else n_classes
     input_shape = _model_input_shape(model)
-    X = None if input_shape is None else arrange_inputs(images, input_shape)
-    if X is None and args.dataset == "cats" and input_shape is not None and len(input_shape) == 1:
-        from .recipes.cats import pooled_test_set      # a model of the cats recipe
-        pooled = pooled_test_set(input_shape[0])
-        X = None if pooled is None else pooled[0]
-    out_shape = None
+    X, labels, n_classes, sample = _test_inputs(args.dataset, input_shape)
+    n_out = datasets.n_outputs(n_classes)
+    out_shape, size = None, 1
     if X is not None:
-        dtype = next(iter(model.state().values()), np.empty(0, np.float32)).dtype
+        size = check_sample_size(model, X.shape[1:], args.params)   # a forged width or padding
+        dtype = next((layer.dtype for layer in model.layers if layer.dtype is not None),
+                     np.float32)
         X = X.astype(dtype, copy=False)
         try:
             out_shape = model.forward(X[:1], training=False).shape[1:]
@@ -350,36 +392,86 @@ def cmd_evaluate(args) -> dict:
         except ValueError:
             pass
     if X is None or out_shape != (n_out,):
+        takes = ("records no input shape and does not start with a Dense layer"
+                 if input_shape is None else
+                 f"maps {_describe_inputs(input_shape)} inputs to "
+                 f"{_describe_inputs(out_shape) if out_shape else '?'} outputs")
         raise ParameterFileError(
-            f"{args.params} was not trained on {args.dataset}: the model maps "
-            f"{_describe_inputs(input_shape)} inputs to "
-            f"{_describe_inputs(out_shape) if out_shape else '?'} outputs, the dataset needs "
-            f"{_describe_inputs(images.shape[1:])} -> {n_out}")
-    loss = _loss_for(n_out)
-    test_loss, test_acc = evaluate(model, loss, X, _targets(labels, n_classes))
+            f"{args.params} was not trained on {args.dataset}: the model {takes}, the dataset "
+            f"needs {_describe_inputs(sample)} -> {n_out}")
+    batch_size = max(1, min(4096, EVAL_BUDGET // size))
+    test_loss, test_acc = evaluate(model, losses.for_outputs(n_out), X,
+                                   datasets.as_targets(labels, n_classes), batch_size=batch_size)
     return {"command": "evaluate", "dataset": args.dataset, "params": args.params,
             "test_accuracy": test_acc, "test_loss": test_loss, "n_params": model.n_params()}
 
 
+def _test_inputs(dataset: str, input_shape):
+    """The test set laid out for the model (X None if no layout fits), labels, classes, shape.
+
+    Only the test file is read.  A cats model with fewer inputs than a picture has
+    values is one of the cats recipe's, which takes pooled pictures.
+    """
+    pictures = datasets.dataset_module(dataset).IMAGE_SHAPE
+    if (dataset == "cats" and input_shape is not None and len(input_shape) == 1
+            and input_shape[0] < int(np.prod(pictures))):
+        pooled = cats.pooled_test_set(input_shape[0])
+        if pooled is not None:
+            return pooled[0], pooled[1], datasets.N_CLASSES[dataset], pictures
+    images, labels, n_classes = datasets.load_test_set(dataset)
+    X = None if input_shape is None else datasets.arrange_inputs(images, input_shape)
+    return X, labels, n_classes, images.shape[1:]
+
+
+# -- the command ------------------------------------------------------------------------------
+
+class _Nowhere(io.TextIOBase):
+    """Stands in for a standard stream that was closed when the command started."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _open_missing_streams() -> None:
+    """A closed stdout/stderr (cron, daemons) is None in Python: write nowhere instead.
+
+    Otherwise ``print(..., file=sys.stderr)`` would write to stdout (``file=None``)
+    and spoil ``--json``, and the final flush would be an AttributeError.
+    """
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, _Nowhere())
+
+
+def _report(result: dict, args) -> None:
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"test accuracy: {result['test_accuracy']:.4f}"
+              + (f"  (trained {result['epochs']} epochs in {result['train_seconds']:.1f} s)"
+                 if args.command == "train" else ""))
+    sys.stdout.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
+    _open_missing_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
-    _check_combination(args)
-    from .data import DatasetError
-
     try:
         result = cmd_train(args) if args.command == "train" else cmd_evaluate(args)
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print(f"test accuracy: {result['test_accuracy']:.4f}"
-                  + (f"  (trained {result['epochs']} epochs in {result['train_seconds']:.1f} s)"
-                     if args.command == "train" else ""))
-        sys.stdout.flush()
+        _report(result, args)
+        if getattr(args, "save_problem", None):        # trained and reported, not saved as asked
+            print(f"dlfs: error: {args.save_problem}", file=sys.stderr)
+            return 1
     except BrokenPipeError:
         # The reader went away (``dlfs ... | head``): stop quietly, like a killed pipe.
-        if sys.stdout is sys.__stdout__:
+        try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
         return 141
     except KeyboardInterrupt as interrupt:
         where = (f" in epoch {interrupt.epoch} of {interrupt.epochs}"
@@ -389,8 +481,23 @@ def main(argv: list[str] | None = None) -> int:
                    f"; the parameters were saved to {saved}" if saved else "; nothing was saved")
         print(f"dlfs: interrupted{where}{outcome}", file=sys.stderr)
         return 130
+    except MemoryError as err:
+        what = (f" ({err})" if str(err) else "")
+        fix = ("--batch-size, --hidden, --limit" if args.command == "train"
+               else "the model in --params")
+        print(f"dlfs: error: out of memory{what}; reduce {fix}", file=sys.stderr)
+        return 1
     except (DatasetError, ParameterFileError, TrainingDiverged, OSError) as err:
+        print(f"dlfs: error: {_reason(err) if type(err) is OSError else err}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, ArithmeticError) as err:      # a run-time check
         print(f"dlfs: error: {err}", file=sys.stderr)
+        return 1
+    except Exception as err:          # noqa: BLE001  a bug: still one line, and say so
+        if os.environ.get("DLFS_DEBUG"):
+            raise
+        print(f"dlfs: internal error: {type(err).__name__}: {err} (please report it; "
+              "DLFS_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 1
     return 0
 

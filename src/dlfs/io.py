@@ -17,9 +17,10 @@ input*, and is read as such:
   allocate more memory than the file's own size (plus the same again for the
   model); every malformed file raises :class:`ParameterFileError`.  (This
   holds for every layer type whose parameter shapes follow from its
-  configuration without building it: Dense, BatchNorm, Conv2D and any layer class
-  that defines a ``param_shapes(config)`` class method returning
-  ``{name: shape}``.  Other layers are built first and compared after.)
+  configuration without building it: every layer of :mod:`dlfs.layers`, and
+  any layer class that declares ``param_shapes(config)`` (see
+  :meth:`dlfs.layers.Layer.param_shapes`).  Other layers are built first and
+  compared after.)
 * The SHA-256 checksum is **not a signature**.  It is unkeyed: it detects a
   file damaged in transit or on disk and an edit by a tool that does not know
   the format, but anyone who edits a file on purpose can recompute it.  It
@@ -34,12 +35,13 @@ import json
 import math
 import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import TEMP_NAME_EXTRA_BYTES, atomic_write, max_name_bytes
 from .layers import Layer
 from .model import Sequential
 
@@ -47,6 +49,10 @@ FORMAT = "dlfs-params-1"
 
 #: Layers and arrays a file may declare; far more than any model of the book.
 MAX_LAYERS = 10_000
+#: The most values one input sample may occupy at any layer of a loaded model
+#: (256 MiB in float32): far above the book's models, far below what a forged
+#: convolution geometry could ask for (see :func:`sample_size`).
+MAX_SAMPLE_ELEMENTS = 2**26
 #: dtypes a parameter file may hold.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 #: Configuration keys that only say how a layer was initialised.  A trained
@@ -68,20 +74,38 @@ def _checksum(architecture_json: str, arrays: dict[str, np.ndarray]) -> str:
 
 
 def check_save_path(path: str | os.PathLike) -> Path:
-    """Check, before any work, that a model can be saved at ``path``.
+    """Check, before any work, that a model can be saved at ``path``; return where it goes.
 
-    Refuses a directory, a path below a regular file and a folder that is not
-    writable, with a message saying which.  The folders that do not exist yet
-    are created by :func:`save_model`.
+    Refuses a directory, an existing file that is not a regular file (a
+    device such as ``/dev/null``, a FIFO, a socket: saving would replace it
+    by a regular file), a path below a regular file, a folder that is not
+    writable, and a file name too long for the folder once the temporary
+    name's ~25 extra bytes are added, with a message saying which.  A
+    symbolic link is followed: the file it points to is replaced and the
+    link kept (the returned path is the link's target).  The folders that do
+    not exist yet are created by :func:`save_model`.
 
     Raises
     ------
     ValueError
-        Naming the path and the problem.
+        Naming the path and the problem (also for an unusable path such as
+        one with a name too long for the file system).
     """
     path = Path(path)
+    try:
+        return _check_save_path(path)
+    except OSError as err:
+        raise ValueError(f"cannot save to {path}: {err.strerror or err}") from None
+
+
+def _check_save_path(path: Path) -> Path:
+    if path.is_symlink():
+        path = path.resolve()                  # save where the link points; keep the link
     if path.is_dir():
         raise ValueError(f"{path} is a directory; give a file name such as {path / 'model.npz'}")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"cannot save to {path}: it exists and is not a regular file "
+                         f"({_file_kind(path)}); saving would replace it")
     parent = path.parent
     while not parent.exists():
         if parent.is_symlink():
@@ -91,12 +115,31 @@ def check_save_path(path: str | os.PathLike) -> Path:
         raise ValueError(f"cannot save to {path}: {parent} is a file, not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"cannot save to {path}: the directory {parent} is not writable")
+    longest = max_name_bytes(parent) - TEMP_NAME_EXTRA_BYTES
+    if len(os.fsencode(path.name)) > longest:
+        raise ValueError(f"cannot save to {path}: the file name is "
+                         f"{len(os.fsencode(path.name))} bytes; at most {longest} fit in "
+                         f"{parent} (the temporary name adds {TEMP_NAME_EXTRA_BYTES})")
     return path
+
+
+def _file_kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    for test, kind in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def save_model(model: Sequential, path: str | os.PathLike, *,
                input_shape: tuple[int, ...] | None = None) -> Path:
     """Write the model's parameters, buffers and architecture to ``path`` (.npz).
+
+    Everything :func:`load_model` checks is checked first (the input shape
+    fits the layers, at most :data:`MAX_LAYERS` layers, finite float arrays of
+    one dtype, the size bound of :func:`check_sample_size`), so a file that
+    is written also loads.
 
     Parameters
     ----------
@@ -108,18 +151,40 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
         recorded so that a program loading the file knows what to feed it.
         Defaults to ``model.input_shape`` (None: not recorded).
 
+    Raises
+    ------
+    ValueError
+        For a path :func:`check_save_path` refuses, or a model the file
+        could not be loaded as; nothing is written.
+    TypeError
+        If ``model`` is not a :class:`~dlfs.model.Sequential`.
+
     The file is written to a temporary name first and renamed, so a crash
     never leaves a half-written file under the final name (and the next save
     to the same place removes what a killed save left behind).  A new file
     gets the usual permissions (``0o666`` minus the umask); an overwritten one
     keeps its own.
     """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"save_model saves a Sequential model, got {type(model).__name__}; "
+                        "wrap a single layer as Sequential([layer])")
     path = check_save_path(path)
     arrays = model.state()
     record = {"format": FORMAT, "layers": model.architecture()}
     input_shape = model.input_shape if input_shape is None else input_shape
     if input_shape is not None:
-        record["input_shape"] = _check_input_shape(list(input_shape), ValueError)
+        record["input_shape"] = _check_input_shape(
+            [int(d) if isinstance(d, np.integer) else d for d in input_shape], ValueError)
+    try:                                # never write a file that load_model would refuse
+        if input_shape is not None:
+            model.output_shape(tuple(input_shape))
+        _check_record(path, record, arrays)
+        _check_shapes_before_building(path, record, arrays)
+        if input_shape is not None:
+            check_sample_size(model, tuple(input_shape), path)
+    except ValueError as err:
+        raise ValueError(f"cannot save to {path}: load_model would refuse the file: "
+                         f"{str(err).removeprefix(f'{path}: ')}") from None
     arch = json.dumps(record, sort_keys=True)
     meta = {"__architecture__": np.array(arch), "__sha256__": np.array(_checksum(arch, arrays))}
     with atomic_write(path, ".tmp") as f:
@@ -164,11 +229,23 @@ def _array_headers(path: Path, npz) -> dict[str, tuple[tuple[int, ...], np.dtype
 
 def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
     """The architecture JSON, its parsed record and the arrays, all checked."""
-    if path.is_dir():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ParameterFileError(f"{path} is a broken symbolic link") from None
+        raise FileNotFoundError(f"parameter file {path} does not exist") from None
+    except OSError as err:                    # a symlink loop, a name too long...
+        raise ParameterFileError(f"cannot read parameter file {path}: "
+                                 f"{err.strerror or err}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise ParameterFileError(f"{path} is a directory, not a parameter file; give the "
                                  ".npz file that train --save or save_model wrote")
-    if not path.exists():
-        raise FileNotFoundError(f"parameter file {path} does not exist")
+    if not stat.S_ISREG(info.st_mode):        # a FIFO would block reading forever
+        raise ParameterFileError(f"{path} is not a regular file; give the .npz file that "
+                                 "train --save or save_model wrote")
+    if not os.access(path, os.R_OK):
+        raise ParameterFileError(f"cannot read parameter file {path}: permission denied")
     try:
         # Our own handle: np.load(path) leaks the file it opened when the zip is corrupt.
         with open(path, "rb") as fh:
@@ -183,8 +260,11 @@ def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
                         raise ParameterFileError(f"{path} has no valid dlfs architecture "
                                                  "record")
                 contents = {name: f[name] for name in f.files}
-    except ParameterFileError:
+    except (ParameterFileError, MemoryError):
         raise
+    except PermissionError:
+        raise ParameterFileError(f"cannot read parameter file {path}: permission denied") \
+            from None
     except Exception as err:     # noqa: BLE001  untrusted bytes: zipfile, npy header, EOF...
         raise ParameterFileError(f"{path} is not a readable dlfs parameter file "
                                  f"(truncated or corrupt?): {type(err).__name__}: {err}") from None
@@ -192,8 +272,10 @@ def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
         arch_json = str(contents.pop("__architecture__"))
         stored_sum = str(contents.pop("__sha256__"))
         arch = json.loads(arch_json)
-    except (KeyError, json.JSONDecodeError, RecursionError):
-        raise ParameterFileError(f"{path} has no valid dlfs architecture record") from None
+    except (KeyError, ValueError, RecursionError) as err:
+        # ValueError includes JSONDecodeError and the int-string limit (4300 digits).
+        why = "" if isinstance(err, KeyError) else f" ({type(err).__name__}: {str(err)[:80]})"
+        raise ParameterFileError(f"{path} has no valid dlfs architecture record{why}") from None
     if not isinstance(arch, dict):
         raise ParameterFileError(f"{path}: the architecture record must be a JSON object, "
                                  f"got {type(arch).__name__}")
@@ -248,35 +330,31 @@ def _short(value, limit: int = 60) -> str:
 def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | None:
     """Shapes of a layer's parameters and buffers from its configuration alone.
 
-    Computed without allocating, so a file declaring a huge layer is refused
-    before anything is built.  None for a layer type this function does not
-    know (it is then built and compared afterwards).
+    Each layer class declares them (:meth:`dlfs.layers.Layer.param_shapes`),
+    so a file declaring a huge layer is refused before anything is built.
+    None for a layer class that does not declare them (it is then built and
+    compared afterwards).
     """
     from .layers import LAYERS
 
-    def size(key):
-        value = config.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{key} must be a positive integer, got {_short(value)}")
-        return value
+    shapes = LAYERS[kind].param_shapes(config)
+    if shapes is None and kind == "Conv2D":
+        shapes = _conv2d_param_shapes(config)
+    return None if shapes is None else {k: tuple(v) for k, v in shapes.items()}
 
-    layer_cls = LAYERS.get(kind)
-    if hasattr(layer_cls, "param_shapes"):           # a layer may describe itself
-        return {k: tuple(v) for k, v in layer_cls.param_shapes(config).items()}
-    if kind == "Dense":
-        return {"W": (size("n_in"), size("n_out")), "b": (size("n_out"),)}
-    if kind == "BatchNorm":
-        n = size("n_features")
-        return {name: (n,) for name in ("gamma", "beta", "running_mean", "running_var")}
-    if kind == "Conv2D":                              # W: (C_out, C_in, kh, kw), as PyTorch
-        k = config.get("kernel_size")
-        kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
-        if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
-            raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
-        c_out = size("out_channels")
-        return {"W": (c_out, size("in_channels"), *kernel), "b": (c_out,)}
-    return None
+
+def _conv2d_param_shapes(config: dict) -> dict[str, tuple[int, ...]]:
+    # Transitional: until Conv2D declares param_shapes itself (layers/conv.py), as
+    # Dense and BatchNorm do.  W: (C_out, C_in, kh, kw), as PyTorch.
+    from .layers.base import config_size
+
+    k = config.get("kernel_size")
+    kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
+    if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
+        raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
+    c_out = config_size(config, "out_channels")
+    return {"W": (c_out, config_size(config, "in_channels"), *kernel), "b": (c_out,)}
 
 
 def _check_shapes_before_building(path: Path, arch: dict, arrays: dict[str, np.ndarray]):
@@ -306,6 +384,43 @@ def _comparable(spec: dict) -> dict:
     return {k: v for k, v in json.loads(json.dumps(spec)).items() if k not in INIT_ONLY_KEYS}
 
 
+def sample_size(model: Sequential, input_shape: tuple[int, ...]) -> int:
+    """The most values one sample of ``input_shape`` occupies at any layer of ``model``.
+
+    For every layer its output, and for a convolution (a layer configured
+    with ``kernel_size`` and ``padding``) also its zero-padded input and the
+    unfolded patches that :func:`~dlfs.layers.im2col.im2col` builds, which is
+    where a forged geometry (a padding of 13,500 around a 28x28 image) would
+    make evaluation allocate terabytes.  Computed from shapes alone.
+    """
+    largest = math.prod(input_shape)
+    for layer, shape, out in model.layer_shapes(tuple(input_shape)):
+        config = layer.config()
+        if "kernel_size" in config and "padding" in config and len(shape) == 3:
+            kh, kw = _pair_of(config["kernel_size"])
+            ph, pw = _pair_of(config["padding"])
+            largest = max(largest, shape[0] * (shape[1] + 2 * ph) * (shape[2] + 2 * pw),
+                          shape[0] * kh * kw * math.prod(out[1:]))
+        largest = max(largest, math.prod(out))
+    return largest
+
+
+def _pair_of(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def check_sample_size(model: Sequential, input_shape: tuple[int, ...],
+                      path: str | os.PathLike = "model") -> int:
+    """:func:`sample_size`, refused above :data:`MAX_SAMPLE_ELEMENTS` with ParameterFileError."""
+    size = sample_size(model, input_shape)
+    if size > MAX_SAMPLE_ELEMENTS:
+        raise ParameterFileError(
+            f"{path}: one sample of shape {tuple(input_shape)} would occupy {size:,} values "
+            f"in some layer (padding, kernel or width far larger than the input); a parameter "
+            f"file may need at most {MAX_SAMPLE_ELEMENTS:,}")
+    return size
+
+
 def load_params(model: Sequential, path: str | os.PathLike, *, cast: bool = False) -> Sequential:
     """Load parameters from ``path`` into an existing ``model``, checking they fit.
 
@@ -330,9 +445,11 @@ def load_params(model: Sequential, path: str | os.PathLike, *, cast: bool = Fals
     FileNotFoundError
         If ``path`` does not exist.
     """
+    if not isinstance(cast, (bool, np.bool_)):
+        raise TypeError(f"cast must be True or False, got {cast!r}")
     path = Path(path)
     _, arch, arrays = _read(path)
-    return _fill(model, path, arch, arrays, cast)
+    return _fill(model, path, arch, arrays, bool(cast))
 
 
 def _fill(model: Sequential, path: Path, arch: dict, arrays: dict, cast: bool) -> Sequential:
@@ -368,6 +485,15 @@ def _fill(model: Sequential, path: Path, arch: dict, arrays: dict, cast: bool) -
                                      "cast=True to convert, or build the model in "
                                      f"{arrays[name].dtype}")
     for name, target in state.items():
+        if arrays[name].dtype != target.dtype:
+            with np.errstate(over="ignore"):
+                converted = arrays[name].astype(target.dtype)
+            if not np.all(np.isfinite(converted)):
+                raise ParameterFileError(f"parameter {name!r}: file {path} holds values too "
+                                         f"large for {target.dtype} (they would become "
+                                         "infinite); build the model in "
+                                         f"{arrays[name].dtype}")
+    for name, target in state.items():
         target[...] = arrays[name]                 # in place: keeps optimiser references valid
     return model
 
@@ -383,7 +509,9 @@ def load_model(path: str | os.PathLike) -> Sequential:
     ------
     ParameterFileError
         For any unreadable, malformed or tampered file, before allocating the
-        model.
+        model; and for a recorded input shape with which one sample would
+        occupy more than :data:`MAX_SAMPLE_ELEMENTS` values in some layer
+        (so that evaluating a forged file cannot exhaust memory either).
     FileNotFoundError
         If ``path`` does not exist.
     """
@@ -406,4 +534,6 @@ def load_model(path: str | os.PathLike) -> Sequential:
     except ValueError as err:
         raise ParameterFileError(f"{path}: input_shape {tuple(shape)} does not fit the "
                                  f"layers: {err}") from None
+    if shape is not None:
+        check_sample_size(model, tuple(shape), path)
     return _fill(model, path, arch, arrays, cast=False)

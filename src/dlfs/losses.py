@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations as F
-from ._checks import check_array, check_labels
+from ._checks import check_array, check_float_dtype, check_labels, check_positive
 
 
 class Loss:
@@ -45,6 +45,7 @@ class Loss:
         """
         self._ready = False                 # a failed forward leaves no stale gradient
         prediction, target = self._check(prediction, target)
+        check_float_dtype(prediction.dtype, f"{type(self).__name__} prediction")
         if prediction.shape[0] == 0:
             raise ValueError(f"{type(self).__name__} got an empty batch (0 samples); "
                              "a mean loss needs at least one sample")
@@ -99,6 +100,10 @@ class MSE(Loss):
     prediction, target : ndarray of shape (n_samples, n_outputs) or (n_samples,).
     The gradient has the prediction's shape.
 
+    The loss is computed in the prediction's dtype: in float32 an error beyond
+    about 1.8e19 squares to infinity (with NumPy's overflow warning), which
+    :func:`~dlfs.train.fit` reports as a diverged run.
+
     Implements :eq:`eq-loss-mse`.
     Implements :eq:`eq-loss-mse-grad`.
     """
@@ -120,8 +125,8 @@ class BinaryCrossEntropy(Loss):
 
     .. math:: L = -\frac1N \sum_n \big[y_n \log p_n + (1 - y_n)\log(1 - p_n)\big]
 
-    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``), :eq:`eq-dl-dz` divided by
-    :math:`N` (``backward``) and :eq:`eq-boundary` (``predict_labels``).
+    Implements :eq:`eq-bce` and :eq:`eq-bce-logit` (``forward``) and :eq:`eq-dl-dz` divided
+    by :math:`N` (``backward``); ``predict_labels`` implements the decision rule.
 
     Parameters
     ----------
@@ -172,7 +177,10 @@ class BinaryCrossEntropy(Loss):
         return (p - y) / (p * (1 - p)) / n
 
     def predict_labels(self, prediction: np.ndarray) -> np.ndarray:
-        """Class 1 where p > 0.5 (equivalently, logit > 0), as int64 of shape (n_samples,)."""
+        """Class 1 where p > 0.5 (equivalently, logit > 0), as int64 of shape (n_samples,).
+
+        Implements :eq:`eq-boundary`.
+        """
         threshold = 0.0 if self.from_logits else 0.5
         return (prediction.reshape(-1) > threshold).astype(np.int64)
 
@@ -252,3 +260,14 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES = {"mse": MSE, "bce": BinaryCrossEntropy, "softmax_ce": SoftmaxCrossEntropy}
+
+
+def for_outputs(n_outputs: int) -> Loss:
+    """The classification loss for a model with ``n_outputs`` logits.
+
+    One logit is a binary classifier: :class:`BinaryCrossEntropy` on logits
+    (targets of shape (n, 1) in {0, 1}); two or more are one logit per class:
+    :class:`SoftmaxCrossEntropy` (integer labels or one-hot rows).
+    """
+    check_positive(n_outputs, "n_outputs", integer=True)
+    return BinaryCrossEntropy(from_logits=True) if n_outputs == 1 else SoftmaxCrossEntropy()

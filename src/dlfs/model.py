@@ -55,12 +55,23 @@ class Sequential:
         Raises ValueError naming the first layer that cannot take its input.
         """
         shape = self._sample_shape(input_shape)
+        for _, _, shape in self.layer_shapes(input_shape):
+            pass
+        return shape
+
+    def layer_shapes(self, input_shape: tuple[int, ...] | None = None):
+        """Yield ``(layer, its input shape, its output shape)`` for one sample, layer by layer.
+
+        Raises ValueError naming the first layer that cannot take its input.
+        """
+        shape = self._sample_shape(input_shape)
         for i, layer in enumerate(self.layers):
             try:
-                shape = layer.output_shape(shape)
+                out = layer.output_shape(shape)
             except ValueError as err:
                 raise ValueError(f"layer {i}: {err}") from None
-        return shape
+            yield layer, shape, out
+            shape = out
 
     def _sample_shape(self, input_shape):
         if input_shape is None:
@@ -83,7 +94,8 @@ class Sequential:
             x = layer.forward(x, training)
         return x
 
-    __call__ = forward
+    def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
+        return self.forward(x, training)        # looked up at call time: subclasses override forward
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate ``dL/d(output)`` and fill every layer's ``grads``.
@@ -166,11 +178,8 @@ class Sequential:
         ``input_shape`` is the shape of one sample, e.g. ``(784,)`` or
         ``(1, 28, 28)``; by default the model's own ``input_shape``.
         """
-        self.output_shape(input_shape)                     # a clear error for a bad shape
         rows = [("#", "layer", "output shape", "params")]
-        shape = self._sample_shape(input_shape)
-        for i, layer in enumerate(self.layers):
-            shape = layer.output_shape(shape)
+        for i, (layer, _, shape) in enumerate(list(self.layer_shapes(input_shape))):
             n = sum(p.size for p in layer.params.values())
             rows.append((str(i), repr(layer), str(shape), f"{n:,}"))
         rows.append(("", "total", "", f"{self.n_params():,}"))
@@ -193,7 +202,14 @@ def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,
     The last layer is a bare Dense layer producing logits (pair it with
     :class:`~dlfs.losses.SoftmaxCrossEntropy` or ``BinaryCrossEntropy(from_logits=True)``).
     Hidden layers are Dense [-> BatchNorm] -> activation [-> Dropout].
-    ``init`` defaults to He for ReLU-type activations and Xavier otherwise.
+
+    ``init`` is the initialiser of the *hidden* layers' weights; it defaults to
+    He for ReLU-type activations and Xavier otherwise.  The output layer is
+    always initialised with ``"xavier_uniform"``: no activation follows it, so
+    He's factor 2 (which makes up for ReLU zeroing half its inputs' variance)
+    does not apply, and Xavier keeps the initial logits at about unit variance.
+    ``rng`` (default: a generator seeded with 0) draws every initial weight and
+    every Dropout mask, so two calls with equal arguments build equal models.
     """
     from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout
     from ._checks import check_choice

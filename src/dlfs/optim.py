@@ -8,7 +8,10 @@ Usage, once per mini-batch::
 
 ``step`` takes ``(name, param, grad)`` triples; per-parameter state (velocity,
 moment estimates) is kept under the parameter's name, so it follows the
-parameter across epochs.  ``weight_decay`` adds the L2 penalty gradient
+parameter across epochs.  The state is bound to the arrays it was made for:
+given another model's parameters (a freshly built model under the same names),
+the optimiser starts afresh, as a new optimiser would, instead of carrying
+old moments and step counts into the new model.  ``weight_decay`` adds the L2 penalty gradient
 :math:`\lambda w` to every *weight matrix* (arrays with ``ndim >= 2``); biases
 and BatchNorm's scale and shift are left alone, as usual.
 """
@@ -29,7 +32,10 @@ class Optimizer:
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         self.lr = float(check_positive(lr, "lr"))
         self.weight_decay = float(check_positive(weight_decay, "weight_decay", allow_zero=True))
+        _check_decay(self.lr, self.weight_decay)
         self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.t = 0                                  # steps taken (Adam's bias correction)
+        self._bound: dict[str, np.ndarray] = {}     # name -> the array its state is for
 
     def step(self, params: ParamTriples) -> None:
         r"""Update every parameter in place from its gradient.
@@ -39,7 +45,7 @@ class Optimizer:
 
         Implements :eq:`eq-reg-l2`.
         """
-        for name, param, grad in params:
+        for name, param, grad in self._begin_step(params):
             if self.weight_decay and param.ndim >= 2:
                 grad = grad + self.weight_decay * param    # a copy: never alter grads
             self.update(name, param, grad)
@@ -54,6 +60,23 @@ class Optimizer:
         param, grad : ndarray of the same shape (any) and dtype
         """
         raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget every parameter's state and the step count, as a new optimiser."""
+        self.state.clear()
+        self._bound.clear()
+        self.t = 0
+
+    def _begin_step(self, params: ParamTriples) -> list:
+        """The triples of this step; starts afresh if they are another model's arrays."""
+        params = list(params)
+        if any(self._bound.get(name, param) is not param for name, param, _ in params):
+            self.reset()                            # a new model under the same names
+        for name, param, _ in params:
+            self._bound[name] = param
+        _check_decay(self.lr, self.weight_decay)    # the lr may have changed (schedules)
+        self.t += 1
+        return params
 
     def _slots(self, name: str, param: np.ndarray, *slots: str) -> list[np.ndarray]:
         """Per-parameter state arrays, created as zeros on first use.
@@ -149,7 +172,8 @@ class Adam(Optimizer):
         w &\leftarrow w - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
 
     ``t`` counts calls to :meth:`step` over the optimiser's whole life (not per
-    epoch), so the bias correction fades out once and for all.
+    epoch), so the bias correction fades out once and for all; it starts
+    again at 0 for another model's parameters.
 
     Implements :eq:`eq-opt-adam`, in the folded form :eq:`eq-opt-adam-folded`.
     """
@@ -162,11 +186,6 @@ class Adam(Optimizer):
                 raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
         self.beta1, self.beta2 = float(beta1), float(beta2)
         self.eps = float(check_positive(eps, "eps"))
-        self.t = 0
-
-    def step(self, params: ParamTriples) -> None:
-        self.t += 1
-        super().step(params)
 
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
@@ -195,12 +214,26 @@ OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "nesterov": Momentum,
               "rmsprop": RMSProp, "adam": Adam}
 
 
-def make_optimizer(name: str, lr: float, *, weight_decay: float = 0.0) -> Optimizer:
-    """Build an optimiser from its option name (``"sgd"``, ``"adam"``...)."""
+def make_optimizer(name: str, lr: float, *, weight_decay: float | None = None) -> Optimizer:
+    """Build an optimiser from its option name (``"sgd"``, ``"adam"``, ``"adamw"``...).
+
+    ``weight_decay`` None keeps the optimiser's own default: 0 (no decay) for
+    all but ``"adamw"``, whose decoupled decay defaults to 0.01.
+    """
     check_choice(name, "optimizer", OPTIMIZERS)
+    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
     if name == "nesterov":
-        return Momentum(lr, nesterov=True, weight_decay=weight_decay)
-    return OPTIMIZERS[name](lr, weight_decay=weight_decay)
+        return Momentum(lr, nesterov=True, **decay)
+    return OPTIMIZERS[name](lr, **decay)
+
+
+def _check_decay(lr: float, weight_decay: float) -> None:
+    # With lr * weight_decay >= 1 a step shrinks a weight by 100 % or more: every weight is
+    # zeroed or flips sign each step (decoupled decay), or the L2 gradient swamps the loss's.
+    if lr * weight_decay >= 1:
+        raise ValueError(f"lr * weight_decay must be < 1, got {lr:g} * {weight_decay:g} = "
+                         f"{lr * weight_decay:g}: each step would shrink the weights by "
+                         "100 % or more")
 
 
 class AdamW(Adam):
@@ -235,8 +268,7 @@ class AdamW(Adam):
         super().__init__(lr, beta1, beta2, eps, weight_decay=weight_decay)
 
     def step(self, params: ParamTriples) -> None:
-        self.t += 1
-        for name, param, grad in params:
+        for name, param, grad in self._begin_step(params):
             if self.weight_decay and param.ndim >= 2:
                 param *= param.dtype.type(1.0 - self.lr * self.weight_decay)
             self.update(name, param, grad)
@@ -246,3 +278,79 @@ class AdamW(Adam):
 
 
 OPTIMIZERS["adamw"] = AdamW
+
+
+class AdaGrad(Optimizer):
+    r"""AdaGrad (Duchi, Hazan & Singer, 2011): RMSProp's ancestor.
+
+    The squared gradients are *summed*, not averaged, so every coordinate's
+    step :math:`\eta / \sqrt{s}` can only shrink:
+
+    .. math::
+        s \leftarrow s + g^2, \qquad
+        w \leftarrow w - \eta\, \frac{g}{\sqrt{s} + \epsilon} .
+
+    Implements :eq:`eq-opt-adagrad`.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate :math:`\eta` (PyTorch's default, 0.01).
+    eps : float
+        Added to :math:`\sqrt{s}` against division by zero (PyTorch's default).
+    weight_decay : float
+        L2 penalty :math:`\lambda`, added to the gradient of weight matrices.
+    """
+
+    def __init__(self, lr: float = 1e-2, eps: float = 1e-10, *,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(lr, weight_decay)
+        self.eps = float(check_positive(eps, "eps"))
+
+    def update(self, name, param, grad):
+        """One step for ``param`` from ``grad`` (same shape, any), in place."""
+        s, scratch = self._slots(name, param, "sum_sq", "scratch")
+        np.multiply(grad, grad, out=scratch)        # s += g^2
+        s += scratch
+        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        scratch += self.eps
+        np.divide(grad, scratch, out=scratch)
+        scratch *= self.lr
+        param -= scratch
+
+
+
+def clip_grad_norm(params: ParamTriples, max_norm: float) -> float:
+    r"""Rescale all gradients together so that their joint norm is at most ``max_norm``.
+
+    With :math:`\lVert g\rVert` the Euclidean norm of all gradients stacked
+    into one vector, every gradient is multiplied by
+    :math:`\min\bigl(1, c / \lVert g\rVert\bigr)`: the direction of the step
+    is kept, only its length is capped.  Call it between ``model.backward``
+    and ``optimizer.step``.
+
+    Implements :eq:`eq-opt-clip`.
+
+    Parameters
+    ----------
+    params : iterable of ``(name, param, grad)``
+        As yielded by ``model.parameters()``; the ``grad`` arrays (any shapes)
+        are scaled in place.
+    max_norm : float
+        The cap :math:`c > 0`.
+
+    Returns
+    -------
+    float
+        The norm :math:`\lVert g\rVert` *before* clipping (useful to log).
+    """
+    max_norm = float(check_positive(max_norm, "max_norm"))
+    grads = [grad for _, _, grad in params]
+    total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
+    if not np.isfinite(total):
+        raise FloatingPointError(f"gradient norm is {total}: cannot clip a non-finite gradient")
+    if total > max_norm:
+        scale = max_norm / total
+        for g in grads:
+            g *= g.dtype.type(scale)
+    return total

@@ -1,11 +1,15 @@
 r"""Learning-rate schedules: functions of the epoch number (0, 1, 2, ...).
 
 :func:`dlfs.train.fit` sets ``optimizer.lr = schedule(epoch)`` at the start of
-every epoch.
+every epoch.  :func:`check_rates` checks every epoch's rate before training
+starts, so that a schedule that reaches 0 (an exponential decay that
+underflows, :class:`WarmupCosine` past its ``total`` with ``lr_min=0``) is
+refused at once rather than after hours of training.
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 from ._checks import check_positive
 
@@ -90,7 +94,8 @@ class WarmupCosine(Schedule):
         (in epoch 0 when ``warmup`` is 0).
     total : int
         Number of epochs of the whole run; from epoch ``total`` on the rate
-        stays at ``lr_min``.
+        stays at ``lr_min``, so with the default ``lr_min=0`` train at most
+        ``total`` epochs (:func:`check_rates` refuses more).
     warmup : int
         Number of warm-up epochs, ``0 <= warmup < total``.
     lr_min : float
@@ -114,3 +119,32 @@ class WarmupCosine(Schedule):
             return self.lr_min
         progress = (epoch - self.warmup) / (self.total - self.warmup)
         return self.lr_min + 0.5 * (self.lr0 - self.lr_min) * (1.0 + math.cos(math.pi * progress))
+
+
+def check_rates(schedule, epochs: int) -> list[float]:
+    """Every epoch's learning rate ``schedule(0), ..., schedule(epochs - 1)``, checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the first epoch (counted from 1) whose rate is not a
+        positive, finite number, e.g. ``WarmupCosine(0.1, total=10)`` (whose
+        rate is ``lr_min = 0`` from epoch 11 on) asked for 12 epochs, or an
+        exponential decay that underflows to 0.0.
+    """
+    check_positive(epochs, "epochs", integer=True)
+    rates = []
+    for epoch in range(epochs):
+        lr = schedule(epoch)
+        if (isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr)
+                or lr <= 0):
+            hint = ""
+            if isinstance(schedule, WarmupCosine) and epoch >= schedule.total:
+                hint = (f"; WarmupCosine(total={schedule.total}) stays at lr_min="
+                        f"{schedule.lr_min:g} after {schedule.total} epochs: train at most "
+                        f"{schedule.total} epochs, or give lr_min > 0")
+            raise ValueError(f"the schedule gives learning rate {lr!r} for epoch {epoch + 1} "
+                             f"of {epochs}; a learning rate must be a positive, finite "
+                             f"number{hint}")
+        rates.append(float(lr))
+    return rates

@@ -1,6 +1,13 @@
-"""Mini-batch training: the loop every chapter from here on uses."""
+"""Mini-batch training: the loop every chapter from here on uses.
+
+:func:`fit` runs the epochs, :func:`fit_epoch` one pass over the data and
+:func:`step` one mini-batch, as in d2l.  Everything else a run may need
+(learning-rate schedules, early stopping with the best epoch restored, a
+progress bar, your own per-epoch code) is a :class:`Callback`.
+"""
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from collections.abc import Iterator
@@ -8,10 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_array, check_positive
+from ._checks import NonFiniteError, check_array, check_positive
 from .losses import Loss
 from .model import Sequential
 from .optim import Optimizer
+from .schedules import check_rates
 
 
 def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *,
@@ -38,23 +46,26 @@ def batches(X: np.ndarray, y: np.ndarray, batch_size: int, *,
 
 
 class TrainingDiverged(FloatingPointError):
-    """Training blew up: the loss became non-finite or grew far beyond its first value.
+    """Training blew up: the loss became non-finite or grew far beyond its reference.
 
     Attributes ``epoch`` (counted from 1), ``lr`` (the learning rate in use),
     ``loss`` (the batch loss that gave it away, or None when the parameters
-    themselves overflowed) and ``initial_loss``.
+    themselves overflowed), ``initial_loss`` (the run's first batch loss) and
+    ``reference`` (the value ``loss`` was compared with, see :func:`fit`).
     """
 
-    def __init__(self, epoch: int, lr: float, loss: float | None, initial_loss: float,
-                 factor: float | None) -> None:
+    def __init__(self, epoch: int, lr: float, loss: float | None, initial_loss: float | None,
+                 factor: float | None, reference: float | None = None) -> None:
         self.epoch, self.lr, self.loss, self.initial_loss = epoch, lr, loss, initial_loss
+        self.reference = initial_loss if reference is None else reference
         if loss is None:
             what = "the parameters became NaN or infinite"
         elif not np.isfinite(loss):
             what = f"the training loss became {loss}"
         else:
             what = (f"the training loss rose from {initial_loss:.4g} to {loss:.4g} "
-                    f"(more than {factor:g} times its first value)")
+                    f"(more than {factor:g} times {self.reference:.4g}, the larger of its "
+                    "first value and the loss of an all-zero output)")
         super().__init__(f"training diverged in epoch {epoch}: {what} with learning rate "
                          f"{lr:g}; try a smaller learning rate, e.g. {lr / 10:g}")
 
@@ -64,7 +75,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
     A ``KeyboardInterrupt``, so code that does not care handles it as
     before.  ``history`` holds the epochs that completed; the model keeps the
-    parameters of the moment it was stopped.
+    parameters of the moment it was stopped (with :class:`EarlyStopping`: those
+    of the best epoch so far).
     """
 
     def __init__(self, epoch: int, epochs: int, history: "History") -> None:
@@ -151,14 +163,22 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
-    best_epoch: int | None = None
     stopped_early: bool = False
-    #: Loss of the very first mini-batch, the reference for divergence checks.
+    #: Loss of the very first mini-batch of the run.
     initial_loss: float | None = None
 
     @property
     def epochs(self) -> int:
         return len(self.loss)
+
+    @property
+    def best_epoch(self) -> int | None:
+        """Index of the epoch with the lowest validation loss (the first, on ties), or None."""
+        best = None
+        for epoch, value in enumerate(self.val_loss):
+            if best is None or value < self.val_loss[best]:
+                best = epoch
+        return best
 
 
 def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
@@ -176,14 +196,17 @@ def evaluate(model: Sequential, loss: Loss, X: np.ndarray, y: np.ndarray,
     return total / len(X), acc
 
 
-def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: np.ndarray, *,
-        epochs: int, batch_size: int = 64, validation: tuple[np.ndarray, np.ndarray] | None = None,
-        schedule=None, patience: int | None = None, seed: int = 0,
-        progress: bool | None = None, drop_last: bool | None = None,
+def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
+        X: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 64,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        schedule=None, patience: int | None = None, augment=None,
+        callbacks=(), seed: int = 0, progress: bool | None = None,
+        drop_last: bool | None = None,
         divergence_factor: float | None = 1e3) -> History:
-    """Train ``model`` with mini-batch gradient descent; return the :class:`History`.
+    """Train ``model`` with mini-batch gradient descent; return its History.
 
-    Implements :eq:`eq-tl-sgd`, one mini-batch step at a time.
+    :func:`fit` runs the epochs, :func:`fit_epoch` one pass over the data,
+    :func:`step` one mini-batch step :eq:`eq-tl-sgd`.
 
     Parameters
     ----------
@@ -198,13 +221,25 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
     validation : (X_val, y_val), optional
         Evaluated after every epoch in inference mode.
     schedule : callable epoch -> learning rate, optional
-        See :mod:`dlfs.schedules`.  Every rate it returns must be positive and
-        finite (checked at the start of each epoch).
+        See :mod:`dlfs.schedules`; adds a :class:`LearningRateSchedule`.
     patience : int, optional
         Early stopping: stop when the validation loss has not improved for
-        ``patience`` epochs and restore the parameters of the best epoch.
+        ``patience`` epochs and restore the best epoch's parameters; adds an
+        :class:`EarlyStopping`.
+    augment : callable (X, rng) -> X, optional
+        Called at the start of every epoch with the training inputs and a
+        generator seeded from ``seed``; the epoch trains on what it returns
+        (the same number of samples, in the same order).
+    callbacks : sequence of :class:`Callback`
+        Called at the start and end of training and of every epoch.
     seed : int
-        Seeds the shuffling, so the same seed gives bit-identical training.
+        Decides every random choice of the run: the shuffling, the
+        augmentation's generator and the masks of every layer that draws
+        random numbers while training (``fit`` gives each Dropout layer a
+        generator derived from ``seed``).  The same seed, initial parameters,
+        data and arguments give bit-identical training at the same number of
+        BLAS threads (a different number may round matrix products differently;
+        see :mod:`dlfs._blas`).
     progress : bool, optional
         Show a tqdm progress bar; default: only when stderr is a terminal.
     drop_last : bool, optional
@@ -213,8 +248,11 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
         with BatchNorm.  See :func:`check_batching`.
     divergence_factor : float, optional
         Stop with :class:`TrainingDiverged` when a batch loss exceeds this
-        many times the first batch loss; None turns the check off.  A
-        non-finite loss or parameter always stops training.
+        many times the larger of the first batch's loss and the loss of an
+        all-zero output (``ln 10`` for ten classes), so a run that starts from
+        a tiny loss (continued training, fine-tuning) is not stopped by one
+        hard batch; None turns the check off.  A non-finite loss or parameter
+        always stops training.
 
     Raises
     ------
@@ -225,6 +263,250 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
     ValueError
         For bad arguments, before any training.
     """
+    run = _start(model, loss, optimizer, X, y, epochs=epochs,
+                 batch_size=batch_size, validation=validation,
+                 schedule=schedule, patience=patience, augment=augment,
+                 callbacks=callbacks, seed=seed, progress=progress,
+                 drop_last=drop_last, divergence_factor=divergence_factor)
+    # Overflow warnings would only announce the divergence step() reports.
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            run.notify("on_train_begin")
+            for run.epoch in range(epochs):
+                run.notify("on_epoch_begin")
+                fit_epoch(run)
+                run.notify("on_epoch_end")
+                if run.stop:
+                    break
+        except KeyboardInterrupt:               # Ctrl-C: say in which epoch
+            raise TrainingInterrupted(run.epoch + 1, epochs,
+                                      run.history) from None
+        finally:
+            run.notify("on_train_end")
+    return run.history
+
+
+def fit_epoch(run: Run) -> None:
+    """One pass over the training set in shuffled mini-batches, then the
+    validation set."""
+    X = run.X if run.augment is None else run.augmented()
+    history, start = run.history, time.perf_counter()
+    total, correct, seen = 0.0, 0, 0
+    for Xb, yb in batches(X, run.y, run.batch_size, rng=run.rng,
+                          drop_last=run.drop_last):
+        out, batch_loss = step(run, Xb, yb)
+        total += batch_loss * len(Xb)       # the epoch's loss: a sample mean
+        seen += len(Xb)
+        correct += run.n_correct(out, yb)
+    history.seconds.append(time.perf_counter() - start)
+    history.loss.append(total / seen)
+    history.accuracy.append(correct / seen if run.classifies
+                            else float("nan"))
+    history.lr.append(run.optimizer.lr)
+    if run.validation is not None:
+        val_loss, val_acc = evaluate(run.model, run.loss, *run.validation)
+        history.val_loss.append(val_loss)
+        history.val_accuracy.append(float("nan") if val_acc is None
+                                    else val_acc)
+
+
+def step(run: Run, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, float]:
+    """One mini-batch step; returns the network's output and the batch loss.
+
+    Implements :eq:`eq-tl-sgd`.
+    """
+    try:
+        out = run.model.forward(Xb, training=True)
+        batch_loss = run.loss.forward(out, yb)
+    except NonFiniteError:
+        # X and y are finite, so a NaN or infinity inside the network comes
+        # from parameters that grew out of range: check_divergence says so.
+        run.check_divergence(None)
+        raise
+    run.check_divergence(batch_loss)
+    run.model.backward(run.loss.backward())
+    run.optimizer.step(run.model.parameters())
+    run.steps += 1
+    return out, batch_loss
+
+
+class Callback:
+    """Hooks into :func:`fit`; a subclass overrides the ones it needs.
+
+    Each hook gets the :class:`Run`: ``run.epoch`` is the current epoch
+    (from 0), ``run.history`` holds the epochs so far, and setting
+    ``run.stop = True`` ends training after the current epoch.
+    ``on_train_end`` is called however training ends (also after
+    Ctrl-C or divergence).
+    """
+
+    def on_train_begin(self, run: Run) -> None:
+        pass
+
+    def on_epoch_begin(self, run: Run) -> None:
+        pass
+
+    def on_epoch_end(self, run: Run) -> None:
+        pass
+
+    def on_train_end(self, run: Run) -> None:
+        pass
+
+
+class LearningRateSchedule(Callback):
+    """Set ``optimizer.lr = schedule(epoch)`` before every epoch (``epoch`` from 0).
+
+    Every epoch's rate is checked before training starts
+    (:func:`dlfs.schedules.check_rates`): a positive, finite number.
+    """
+
+    def __init__(self, schedule) -> None:
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable (epoch -> learning rate), "
+                            f"got {type(schedule).__name__}")
+        self.schedule = schedule
+
+    def on_train_begin(self, run: Run) -> None:
+        self.rates = check_rates(self.schedule, run.epochs)
+
+    def on_epoch_begin(self, run: Run) -> None:
+        run.optimizer.lr = self.rates[run.epoch]
+
+
+class EarlyStopping(Callback):
+    """Keep the epoch with the lowest validation loss; optionally stop when it stays behind.
+
+    Parameters
+    ----------
+    patience : int, optional
+        Stop after this many epochs without a lower validation loss; None
+        trains every epoch.
+    restore_best : bool
+        At the end of training, copy back the parameters (and buffers) of the
+        best epoch, :attr:`History.best_epoch`: the first epoch with the
+        lowest validation loss.
+    """
+
+    def __init__(self, patience: int | None = None, *, restore_best: bool = True) -> None:
+        if patience is not None:
+            check_positive(patience, "patience", integer=True)
+        self.patience, self.restore_best = patience, bool(restore_best)
+        self.best_state = None
+
+    def on_train_begin(self, run: Run) -> None:
+        if run.validation is None:
+            raise ValueError("early stopping (patience) needs a validation set")
+        self.best_state = None
+
+    def on_epoch_end(self, run: Run) -> None:
+        best = run.history.best_epoch
+        if best == run.epoch:                          # a new lowest validation loss
+            if self.restore_best:
+                self.best_state = {k: v.copy() for k, v in run.model.state().items()}
+        elif self.patience is not None and run.epoch - best >= self.patience:
+            run.history.stopped_early = run.stop = True
+
+    def on_train_end(self, run: Run) -> None:
+        if self.best_state is not None:
+            for name, array in run.model.state().items():
+                array[...] = self.best_state[name]
+
+
+class ProgressBar(Callback):
+    """A tqdm bar with one tick per epoch, showing the latest losses."""
+
+    def on_train_begin(self, run: Run) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=run.epochs, unit="epoch", leave=False)
+
+    def on_epoch_end(self, run: Run) -> None:
+        h = run.history
+        shown = {"loss": f"{h.loss[-1]:.4f}"}
+        if h.val_loss:
+            shown["val_loss"] = f"{h.val_loss[-1]:.4f}"
+        self.bar.set_postfix(**shown)
+        self.bar.update()
+
+    def on_train_end(self, run: Run) -> None:
+        if getattr(self, "bar", None) is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@dataclass
+class Run:
+    """Everything one :func:`fit` call works with, in one place (what callbacks see)."""
+
+    model: Sequential
+    loss: Loss
+    optimizer: Optimizer
+    X: np.ndarray
+    y: np.ndarray
+    batch_size: int
+    epochs: int
+    rng: np.random.Generator                      # the shuffling
+    augment_rng: np.random.Generator
+    validation: tuple[np.ndarray, np.ndarray] | None = None
+    augment: object = None
+    drop_last: bool = False
+    divergence_factor: float | None = 1e3
+    callbacks: list = field(default_factory=list)
+    history: History = field(default_factory=History)
+    epoch: int = 0
+    steps: int = 0
+    stop: bool = False
+    #: Loss of an all-zero output on the first batch's targets (a chance-level scale).
+    zero_output_loss: float | None = None
+    reference: float | None = None
+
+    @property
+    def classifies(self) -> bool:
+        return hasattr(self.loss, "predict_labels")
+
+    def n_correct(self, out: np.ndarray, yb: np.ndarray) -> int:
+        if not self.classifies:
+            return 0
+        return int(np.sum(self.loss.predict_labels(out) == self.loss.target_labels(yb)))
+
+    def notify(self, hook: str) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self)
+
+    def augmented(self) -> np.ndarray:
+        X = self.augment(self.X, self.augment_rng)
+        if not isinstance(X, np.ndarray) or X.shape != self.X.shape or X.dtype != self.X.dtype:
+            raise ValueError(f"augment must return an array of the input's shape {self.X.shape} "
+                             f"and dtype {self.X.dtype}, got "
+                             f"{getattr(X, 'shape', type(X).__name__)} "
+                             f"{getattr(X, 'dtype', '')}".rstrip())
+        return check_array(X, "the augmented X")
+
+    def check_divergence(self, batch_loss: float | None) -> None:
+        """Raise :class:`TrainingDiverged` if ``batch_loss`` (None: a non-finite value
+        inside the network) shows that training blew up."""
+        history, lr = self.history, self.optimizer.lr
+        if batch_loss is None:
+            if self.steps > 0 or not all(np.all(np.isfinite(p))
+                                         for _, p, _ in self.model.parameters()):
+                raise TrainingDiverged(self.epoch + 1, lr, None, history.initial_loss,
+                                       self.divergence_factor, self.reference)
+            return                                  # not caused by training: the caller re-raises
+        if not np.isfinite(batch_loss):
+            raise TrainingDiverged(self.epoch + 1, lr, batch_loss, history.initial_loss,
+                                   self.divergence_factor, self.reference)
+        if history.initial_loss is None:
+            history.initial_loss = batch_loss
+            self.reference = max(batch_loss, self.zero_output_loss or 0.0)
+        if (self.divergence_factor is not None and self.reference > 0
+                and batch_loss > self.divergence_factor * self.reference):
+            raise TrainingDiverged(self.epoch + 1, lr, batch_loss, history.initial_loss,
+                                   self.divergence_factor, self.reference)
+
+
+def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, schedule, patience,
+           augment, callbacks, seed, progress, drop_last, divergence_factor) -> Run:
+    """Check :func:`fit`'s arguments (before any training) and set up its :class:`Run`."""
     check_array(X, "X", ndim=range(2, 33))
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
@@ -241,94 +523,37 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer, X: np.ndarray, y: n
             raise ValueError("early stopping (patience) needs a validation set")
     if validation is not None:
         check_array(validation[0], "X_val", ndim=X.ndim)
-    rng = np.random.default_rng(seed)
-    history = History()
-    best_loss, best_state, since_best, epoch = np.inf, None, 0, 0
-
-    bar = None
-    if progress or (progress is None and sys.stderr.isatty()):
-        from tqdm.auto import tqdm
-        bar = tqdm(total=epochs, unit="epoch", leave=False)
-
-    # Overflow warnings would only announce the divergence that is reported below.
-    with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            for epoch in range(epochs):
-                _train_epoch(model, loss, optimizer, X, y, batch_size, rng, drop_last,
-                             schedule, epoch, history, divergence_factor)
-                if validation is not None:
-                    val_loss, val_acc = evaluate(model, loss, *validation)
-                    history.val_loss.append(val_loss)
-                    history.val_accuracy.append(val_acc if val_acc is not None
-                                                else float("nan"))
-                    if val_loss < best_loss:
-                        best_loss, since_best, history.best_epoch = val_loss, 0, epoch
-                        if patience is not None:
-                            best_state = {k: v.copy() for k, v in model.state().items()}
-                    else:
-                        since_best += 1
-                if bar is not None:
-                    bar.set_postfix(loss=f"{history.loss[-1]:.4f}", **(
-                        {"val_loss": f"{history.val_loss[-1]:.4f}"}
-                        if validation is not None else {}))
-                    bar.update()
-                if patience is not None and since_best >= patience:
-                    history.stopped_early = True
-                    break
-        except KeyboardInterrupt as interrupt:
-            if isinstance(interrupt, TrainingInterrupted):
-                raise
-            raise TrainingInterrupted(epoch + 1, epochs, history) from None
-        finally:
-            if bar is not None:
-                bar.close()
-
-    if best_state is not None:                      # restore the best epoch's parameters
-        for name, array in model.state().items():
-            array[...] = best_state[name]
-    return history
+    if augment is not None and not callable(augment):
+        raise TypeError(f"augment must be callable (X, rng) -> X, got {type(augment).__name__}")
+    check_positive(seed, "seed", integer=True, allow_zero=True)
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks must be dlfs.train.Callback instances, "
+                            f"got {type(callback).__name__}")
+    standard = [LearningRateSchedule(schedule)] if schedule is not None else []
+    if patience is not None:
+        standard.append(EarlyStopping(patience))
+    if progress or (progress is None and sys.stderr is not None and sys.stderr.isatty()):
+        standard.append(ProgressBar())
+    # fit's seed decides every random choice: give each layer that draws random
+    # numbers while training (Dropout) its own generator derived from it.
+    for i, layer in enumerate(model.layers):
+        if isinstance(getattr(layer, "rng", None), np.random.Generator):
+            layer.rng = np.random.default_rng([seed, 2, i])
+    return Run(model, loss, optimizer, X, y, batch_size, epochs,
+               rng=np.random.default_rng(seed), augment_rng=np.random.default_rng([seed, 1]),
+               validation=validation, augment=augment, drop_last=drop_last,
+               divergence_factor=divergence_factor, callbacks=standard + callbacks,
+               zero_output_loss=_zero_output_loss(model, loss, X, y, batch_size))
 
 
-def _train_epoch(model, loss, optimizer, X, y, batch_size, rng, drop_last, schedule, epoch,
-                 history, divergence_factor) -> None:
-    """One pass over the training set; appends loss, accuracy, lr and time to ``history``."""
-    if schedule is not None:
-        lr = schedule(epoch)
-        if (isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating))
-                or not np.isfinite(lr) or lr <= 0):
-            raise ValueError(f"the schedule gave learning rate {lr!r} for epoch {epoch + 1}; "
-                             "a learning rate must be a positive, finite number")
-        optimizer.lr = float(lr)
-    start = time.perf_counter()
-    total, correct, seen = 0.0, 0, 0
-    classify = hasattr(loss, "predict_labels")
-    for Xb, yb in batches(X, y, batch_size, rng=rng, drop_last=drop_last):
-        try:
-            out = model.forward(Xb, training=True)
-            batch_loss = loss.forward(out, yb)
-        except ValueError as err:
-            # X and y were checked to be finite, so once a step has been taken a NaN or
-            # an infinity inside the network ("ReLU input contains NaN") comes from
-            # parameters that grew out of range: say so, and name the learning rate.
-            blown = history.initial_loss is not None and "NaN or infinity" in str(err)
-            if blown or not all(np.all(np.isfinite(p)) for _, p, _ in model.parameters()):
-                raise TrainingDiverged(epoch + 1, optimizer.lr, None,
-                                       history.initial_loss, divergence_factor) from None
-            raise
-        if history.initial_loss is None:
-            history.initial_loss = batch_loss
-        if not np.isfinite(batch_loss) or (
-                divergence_factor is not None and history.initial_loss > 0
-                and batch_loss > divergence_factor * history.initial_loss):
-            raise TrainingDiverged(epoch + 1, optimizer.lr, batch_loss, history.initial_loss,
-                                   divergence_factor)
-        total += batch_loss * len(Xb)
-        seen += len(Xb)
-        model.backward(loss.backward())
-        optimizer.step(model.parameters())
-        if classify:
-            correct += int(np.sum(loss.predict_labels(out) == loss.target_labels(yb)))
-    history.seconds.append(time.perf_counter() - start)
-    history.loss.append(total / seen)
-    history.accuracy.append(correct / seen if classify else float("nan"))
-    history.lr.append(optimizer.lr)
+def _zero_output_loss(model, loss, X, y, batch_size) -> float | None:
+    """The loss of an all-zero output on the first batch's targets, or None."""
+    n = min(batch_size, len(X))
+    try:
+        zeros = np.zeros((n, *model.output_shape(X.shape[1:])), dtype=X.dtype)
+        value = copy.copy(loss).forward(zeros, y[:n])      # a copy: keep loss's own state
+    except (ValueError, TypeError):
+        return None
+    return value if np.isfinite(value) else None

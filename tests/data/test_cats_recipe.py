@@ -8,7 +8,10 @@ import json
 import numpy as np
 import pytest
 
+import dlfs.data
 from dlfs.cli import main
+from dlfs.data import cats as cats_data
+from dlfs.losses import BinaryCrossEntropy
 from dlfs.data import fetch
 from dlfs.data.transforms import standardise
 from dlfs.io import load_model
@@ -60,9 +63,9 @@ def test_folding_the_standardisation_keeps_the_function():
 def test_train_is_seeded_and_learns_the_training_set():
     images, labels = pictures(24)
     config = recipe.CatsConfig(hidden=(16,), pool=16, flip=True, epochs=60)
-    m1, history = recipe.train(config, images, labels, seed=3,
-                               validation=(images[:4], labels[:4]))
-    m2, _ = recipe.train(config, images, labels, seed=3)
+    m1, history = recipe.train_model(config, images, labels, seed=3,
+                                     validation=(images[:4], labels[:4]))
+    m2, _ = recipe.train_model(config, images, labels, seed=3)
     assert history.epochs == 60 and len(history.val_loss) == 60
     p = recipe.predict_proba(m1, images, config.pool)
     assert p.shape == (24,) and np.all((0 <= p) & (p <= 1))
@@ -82,11 +85,54 @@ def test_validation_accuracy_uses_one_result_per_split():
                                          splits=3))
 
 
-def test_the_recipe_is_one_of_the_candidates():
-    assert recipe.recipe() is recipe.RECIPE == recipe.CANDIDATES[recipe.RECIPE_NAME]
+def test_every_candidate_is_a_valid_recipe_and_options_are_checked():
     assert all(isinstance(c.describe(), str) for c in recipe.CANDIDATES.values())
-    for config in recipe.CANDIDATES.values():
-        recipe.make_optimizer(config)                     # every optimiser name is known
+    for config in recipe.CANDIDATES.values():      # frozen and checked: a copy re-checks
+        assert config.with_() == config
+    with pytest.raises(ValueError, match="the cats recipe has no option 'shift'"):
+        recipe.RECIPE.with_(shift=1)
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
+        recipe.RECIPE.with_(optimizer="adagrad")
+    with pytest.raises(ValueError, match="pool=3 must divide the picture size 64"):
+        recipe.CatsConfig(pool=3)
+
+
+def test_train_reports_the_test_set_once_with_the_library_loss():
+    x, y = pictures(40)
+    config = recipe.CatsConfig(hidden=(8,), pool=16, epochs=3)
+    result = recipe.train(config, (x[:30], y[:30], x[30:], y[30:]), seed=0)
+    logits = result.model.predict(recipe.features(x[30:], 16))
+    expected = BinaryCrossEntropy(from_logits=True).forward(
+        logits, y[30:].reshape(-1, 1).astype(np.float32))
+    assert result.test_loss == pytest.approx(expected, rel=1e-6)
+    assert result.test_accuracy == np.mean((logits.ravel() > 0) == (y[30:] == 1))
+    assert result.input_shape == (recipe.n_features(16),)
+
+
+def test_probabilities_at_extreme_logits_give_no_overflow_warning():
+    model = recipe.build_model(recipe.CatsConfig(pool=16), recipe.n_features(16), seed=0)
+    x, _ = pictures(3)
+    model.layers[-1].params["b"][...] = -1e4          # exp(1e4) overflows a hand-written sigmoid
+    p = recipe.predict_proba(model, x, 16)           # warnings are errors in this suite
+    assert np.all(p == 0.0)
+
+
+def test_the_test_set_of_a_recipe_model_reads_only_the_test_file(monkeypatch):
+    x, y = pictures(6)
+
+    def only_test(split, **kwargs):
+        assert split == "test", "the training file was read"
+        return x, y
+
+    def no_training_set(**kwargs):
+        raise AssertionError("the training file was read")
+
+    monkeypatch.setattr(cats_data, "load_split", only_test)
+    monkeypatch.setattr(cats_data, "load_cats", no_training_set)
+    monkeypatch.setattr(dlfs.data, "load_cats", no_training_set)
+    X, labels = recipe.pooled_test_set(recipe.n_features(16))
+    np.testing.assert_array_equal(X, recipe.features(x, 16))
+    np.testing.assert_array_equal(labels, y)
 
 
 def test_cli_trains_the_recipe_and_evaluate_reproduces_its_accuracy(data_env, cats_case,
@@ -97,19 +143,21 @@ def test_cli_trains_the_recipe_and_evaluate_reproduces_its_accuracy(data_env, ca
     out = capsys.readouterr()
     assert out.err == ""
     result = json.loads(out.out.strip().splitlines()[-1])
-    assert result["recipe"] == recipe.RECIPE_NAME
-    assert result["hidden"] == list(recipe.RECIPE.hidden)
+    assert result["recipe"] == recipe.RECIPE.as_dict()
     assert result["n_params"] == load_model(params).n_params()
     assert main(["evaluate", "cats", "--params", str(params), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert evaluated["test_accuracy"] == pytest.approx(result["test_accuracy"])
+    assert evaluated["test_loss"] == pytest.approx(result["test_loss"], rel=1e-5)
 
 
-def test_cli_with_model_options_keeps_the_generic_path(data_env, cats_case, capsys):
+def test_cli_options_change_the_recipe_and_never_switch_models(data_env, cats_case, capsys):
     data_env(cats_case)
     assert main(["train", "cats", "--hidden", "4", "--epochs", "1", "--json", "--quiet"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert "recipe" not in result and result["hidden"] == [4]
+    assert result["recipe"] == recipe.RECIPE.with_(hidden=(4,), epochs=1).as_dict()
+    pool = recipe.RECIPE.pool                          # still the recipe's pooled pictures
+    assert result["n_params"] == (64 // pool) ** 2 * 3 * 4 + 4 + 4 + 1
 
 
 def test_select_takes_the_best_mean_and_breaks_ties_by_order():

@@ -128,8 +128,9 @@ def test_evaluate_does_not_load_the_training_set(tmp_path, monkeypatch, use_case
     for name, case, module in (("mnist", mnist_case, mnist), ("cats", cats_case, cats)):
         use_case(case)
         params = tmp_path / f"{name}.npz"
-        assert main(["train", name, "--hidden", "4", "--epochs", "1", "--limit", "100",
-                     "--val-fraction", "0.25", "--quiet", "--save", str(params)]) == 0
+        split = ["--val-fraction", "0.25", "--shift", "0"] if name == "mnist" else []
+        assert main(["train", name, "--hidden", "4", "--epochs", "1", "--limit", "100", *split,
+                     "--quiet", "--save", str(params)]) == 0
         loaded = []
         real = module.load_split
         monkeypatch.setattr(module, "load_split",
@@ -137,3 +138,37 @@ def test_evaluate_does_not_load_the_training_set(tmp_path, monkeypatch, use_case
         assert main(["evaluate", name, "--params", str(params), "--quiet"]) == 0
         assert loaded == ["test"], name
     capsys.readouterr()
+
+
+# -- N14: a full cache disk is the cache's problem, and stops the fetch ---------------------------
+
+def test_a_full_cache_disk_is_blamed_on_the_cache_and_nothing_is_downloaded(
+        remote, mirror, tmp_path, monkeypatch, capsys):
+    from contextlib import contextmanager
+
+    real_atomic_write = fetch.atomic_write
+
+    class FullDisk:
+        def __init__(self, out):
+            self.out, self.name = out, out.name
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):                 # seek, truncate, flush
+            return getattr(self.out, name)
+
+    @contextmanager
+    def atomic_write_to_a_full_disk(target, suffix):
+        with real_atomic_write(target, suffix) as out:
+            yield FullDisk(out)
+    opened = []
+    monkeypatch.setattr(fetch, "atomic_write", atomic_write_to_a_full_disk)
+    monkeypatch.setattr(fetch, "_open_url", lambda url, timeout: opened.append(url))
+    with pytest.raises(DatasetError) as info:
+        read_verified("demo", remote, data_dir=tmp_path / "cache")
+    message = str(info.value)
+    assert "cannot use the data cache" in message and "No space left on device" in message
+    assert "Tried:" not in message and opened == []
+    assert "downloading" not in capsys.readouterr().err
+    assert list((tmp_path / "cache" / "demo").iterdir()) == []       # no .part left

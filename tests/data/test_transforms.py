@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlfs.data import one_hot, standardise, to_float, train_val_split
+from dlfs.data import flip_horizontal, one_hot, standardise, to_float, train_val_split
 
 
 def _ids_and_labels(counts):
@@ -270,3 +270,26 @@ def test_standardise_refuses_integer_or_flat_input():
         standardise(np.ones((3, 2), dtype=np.uint8))
     with pytest.raises(ValueError, match="2 dimensions"):
         standardise(np.ones(3))
+
+
+# -- B3: flip_horizontal reverses the width axis of every layout -------------------------------
+
+def test_flip_horizontal_mirrors_the_columns_of_nchw_batches():
+    images = np.arange(2 * 1 * 3 * 4, dtype=np.float32).reshape(2, 1, 3, 4)     # NCHW
+    flipped = flip_horizontal(images)
+    np.testing.assert_array_equal(flipped[0, 0, 0], [3, 2, 1, 0])          # row 0 mirrored
+    np.testing.assert_array_equal(flipped[:, :, :, ::-1], images)
+    rgb = np.arange(2 * 3 * 5 * 5).reshape(2, 3, 5, 5)
+    np.testing.assert_array_equal(flip_horizontal(rgb)[1, 2, 4], rgb[1, 2, 4, ::-1])
+
+
+def test_flip_horizontal_nhwc_as_before_and_ambiguous_shapes_need_a_layout():
+    pictures = np.arange(2 * 4 * 5 * 3).reshape(2, 4, 5, 3)                 # NHWC (cats)
+    np.testing.assert_array_equal(flip_horizontal(pictures)[0, 1, 0], pictures[0, 1, 4])
+    square = np.zeros((2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"cannot tell whether images of shape \(2, 3, 3, 3\) "
+                                         r"are NHWC or NCHW; pass layout="):
+        flip_horizontal(square)
+    np.testing.assert_array_equal(flip_horizontal(square, layout="NCHW"), square[..., ::-1])
+    with pytest.raises(ValueError, match=r"layout must be 'NHW', 'NHWC' or 'NCHW' matching"):
+        flip_horizontal(square, layout="NHW")

@@ -294,3 +294,31 @@ def test_layers_with_parameters_refuse_non_float_dtypes(make_layer, dtype):
 def test_float16_is_refused_with_the_reason(make_layer):
     with pytest.raises(TypeError, match=r"got float16 \(float16 underflows: Adam's eps=1e-8"):
         make_layer(np.float16)
+
+
+# Layers whose module belongs to the convolution work (layers/conv.py, pooling.py): they
+# declare param_shapes there; until then dlfs.io knows Conv2D's shapes and builds the pools.
+NOT_YET_DECLARED = {"Conv2D", "MaxPool2D", "AvgPool2D"}
+
+
+@ALL
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_param_shapes_declares_the_arrays_a_layer_holds(name, dtype):
+    layer, _ = make(name, dtype)
+    declared = type(layer).param_shapes(layer.config())
+    if declared is None:
+        assert name in NOT_YET_DECLARED, f"{name} must declare param_shapes"
+        return
+    held = {**layer.params, **layer.buffers}
+    assert declared == {k: a.shape for k, a in held.items()}
+
+
+@pytest.mark.parametrize("name, config, message", [
+    ("Dense", {"n_in": 0, "n_out": 3}, "n_in must be a positive integer, got 0"),
+    ("Dense", {"n_in": 2, "n_out": "3"}, "n_out must be a positive integer, got '3'"),
+    ("Dense", {"n_in": 2}, "n_out must be a positive integer, got None"),
+    ("BatchNorm", {"n_features": True}, "n_features must be a positive integer, got True"),
+])
+def test_param_shapes_refuses_configurations_no_layer_is_built_from(name, config, message):
+    with pytest.raises(ValueError, match=message):
+        REGISTRY[name].param_shapes(config)

@@ -8,6 +8,7 @@ Where the files come from (cache, then ``$DLFS_DATA_MIRROR``, then download)
 is explained in :mod:`dlfs.data.fetch` and ``datasets/README.md``.
 """
 from .cats import load_cats
+from .datasets import arrange_inputs, as_targets, load_dataset, load_test_set
 from .fetch import DatasetError
 from .mnist import load_mnist
 from .transforms import (flip_horizontal, one_hot, split_sizes, standardise, to_float,
@@ -15,6 +16,10 @@ from .transforms import (flip_horizontal, one_hot, split_sizes, standardise, to_
 
 __all__ = [
     "DatasetError",
+    "arrange_inputs",
+    "as_targets",
+    "load_dataset",
+    "load_test_set",
     "flip_horizontal",
     "load_cats",
     "load_mnist",

@@ -35,11 +35,11 @@ CATS_FILES = {
     "train": RemoteFile(
         "train_catvnoncat.h5", size=2_572_022,
         sha256="fbe56ab67c3ae28d564e3a644189117976d6b31af0a3ce9bb17dbf22908af242",
-        urls=_mirrors("train_catvnoncat.h5")),
+        urls=_mirrors("train_catvnoncat.h5"), n_samples=209),
     "test": RemoteFile(
         "test_catvnoncat.h5", size=616_958,
         sha256="6a9d39ce52fa85953c5834695b8534a30ed8cfd54971fb2f080b5a24d002b951",
-        urls=_mirrors("test_catvnoncat.h5")),
+        urls=_mirrors("test_catvnoncat.h5"), n_samples=50),
 }
 
 IMAGE_SHAPE = (64, 64, 3)

@@ -20,7 +20,9 @@ and it enters atomically (temporary file in the same folder, then
 under the real name; the temporary file of a fetch that was killed is removed
 by the next fetch of that file.  A cache location that cannot be used (a
 file instead of a folder, no write permission, a folder where a data file
-should be) is reported as such, before any copy or download is tried.
+should be) is reported as such, before any copy or download is tried; a
+cache that fails while being written (a full disk) is reported as such too,
+and stops the fetch instead of trying the next source.
 
 Verification on load: :func:`read_verified` checks the size and the full
 SHA-256 on *every* load, not only when the file is first cached.  Loaders have
@@ -76,12 +78,16 @@ class RemoteFile:
         Size in bytes of that same content.
     urls : tuple of str
         Download URLs, tried in order.
+    n_samples : int, optional
+        Number of samples (pictures or labels) the file holds, so that
+        options can be checked against a dataset before it is loaded.
     """
 
     name: str
     sha256: str
     size: int
     urls: tuple[str, ...] = ()
+    n_samples: int | None = None
 
     @property
     def gzipped(self) -> bool:
@@ -90,6 +96,43 @@ class RemoteFile:
 
 class _BadContent(Exception):
     """Internal: a file's content failed verification (message says how)."""
+
+
+class _CacheWriteFailed(Exception):
+    """Internal: writing the cache's temporary file failed (a full disk, a quota, I/O)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _CacheFile:
+    """The temporary cache file, whose write errors are the cache's, not the source's.
+
+    A full disk must not be reported as a bad mirror or a failed download, nor
+    send the next source's full download into the same full disk.
+    """
+
+    def __init__(self, out) -> None:
+        self._out, self.name = out, out.name
+
+    def _guarded(self, method, *args):
+        try:
+            return method(*args)
+        except OSError as exc:
+            raise _CacheWriteFailed(exc) from None
+
+    def write(self, data) -> int:
+        return self._guarded(self._out.write, data)
+
+    def flush(self) -> None:
+        self._guarded(self._out.flush)
+
+    def seek(self, offset: int) -> int:
+        return self._guarded(self._out.seek, offset)
+
+    def truncate(self) -> int:
+        return self._guarded(self._out.truncate)
 
 
 # --------------------------------------------------------------------------
@@ -250,9 +293,11 @@ def fetch(dataset: str, remote: RemoteFile, *,
         # The temporary file is created first: a cache that cannot be written is
         # reported as such, before any mirror is read or anything downloaded.
         with atomic_write(target, ".part") as out:
-            _fill(out, target, dataset, remote)
+            _fill(_CacheFile(out), target, dataset, remote)
     except DatasetError:
         raise
+    except _CacheWriteFailed as failed:
+        raise DatasetError(_cache_problem(target, failed.error, data_dir)) from None
     except OSError as exc:
         raise DatasetError(_cache_problem(target, exc, data_dir)) from None
     return target

@@ -40,19 +40,19 @@ MNIST_FILES = {
     "train_images": RemoteFile(
         "train-images-idx3-ubyte.gz", size=47_040_016,
         sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-        urls=_mirrors("train-images-idx3-ubyte.gz")),
+        urls=_mirrors("train-images-idx3-ubyte.gz"), n_samples=60_000),
     "train_labels": RemoteFile(
         "train-labels-idx1-ubyte.gz", size=60_008,
         sha256="65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-        urls=_mirrors("train-labels-idx1-ubyte.gz")),
+        urls=_mirrors("train-labels-idx1-ubyte.gz"), n_samples=60_000),
     "test_images": RemoteFile(
         "t10k-images-idx3-ubyte.gz", size=7_840_016,
         sha256="0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-        urls=_mirrors("t10k-images-idx3-ubyte.gz")),
+        urls=_mirrors("t10k-images-idx3-ubyte.gz"), n_samples=10_000),
     "test_labels": RemoteFile(
         "t10k-labels-idx1-ubyte.gz", size=10_008,
         sha256="ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        urls=_mirrors("t10k-labels-idx1-ubyte.gz")),
+        urls=_mirrors("t10k-labels-idx1-ubyte.gz"), n_samples=10_000),
 }
 
 IMAGE_SHAPE = (28, 28)

@@ -237,29 +237,51 @@ def split_sizes(n_samples, val_fraction):
     return n_samples - n_val, n_val
 
 
-def flip_horizontal(images):
+def flip_horizontal(images, *, layout: str | None = None):
     """Mirror images left to right (the simplest data augmentation).
 
     Parameters
     ----------
-    images : ndarray of shape (n_samples, height, width) or (n_samples, height, width, channels)
+    images : ndarray of shape (n, H, W), (n, H, W, C) or (n, C, H, W)
         Any dtype (raw uint8 pixels or floats).
+    layout : {"NHW", "NHWC", "NCHW"}, optional
+        Which axis is the width.  By default 3-D batches are NHW, and 4-D
+        batches are NHWC when the last axis has 1 or 3 channels (pictures as
+        loaded, e.g. the cats' (n, 64, 64, 3)) and NCHW when axis 1 has (the
+        layout convolutions take); any other 4-D batch must say which.
 
     Returns
     -------
     flipped : ndarray of the same shape and dtype
-        A new array with ``flipped[i, r, c] == images[i, r, width - 1 - c]``.
+        A new array whose width axis is reversed: for NHWC
+        ``flipped[i, r, c] == images[i, r, W - 1 - c]``.
 
     Raises
     ------
     TypeError
         If ``images`` is not an ndarray.
     ValueError
-        If ``images`` is not a batch of 2-D (optionally multi-channel) images.
+        If ``images`` is not a batch of 2-D images, or its layout is unknown
+        or does not match its number of axes.
     """
     if not isinstance(images, np.ndarray):
         raise TypeError(f"images must be a numpy.ndarray, got {type(images).__name__}")
     if images.ndim not in (3, 4):
-        raise ValueError("images must have shape (n_samples, height, width[, channels]), "
-                         f"got {images.shape}; flatten after flipping, not before")
-    return images[:, :, ::-1].copy()
+        raise ValueError("images must have shape (n_samples, height, width[, channels]) or "
+                         f"(n_samples, channels, height, width), got {images.shape}; "
+                         "flatten after flipping, not before")
+    if layout is None:
+        layout = "NHW" if images.ndim == 3 else _guess_layout(images.shape)
+    width_axis = {"NHW": 2, "NHWC": 2, "NCHW": 3}.get(layout)
+    if width_axis is None or len(layout) != images.ndim:
+        raise ValueError(f"layout must be 'NHW', 'NHWC' or 'NCHW' matching the {images.ndim} "
+                         f"axes of images {images.shape}, got {layout!r}")
+    return np.flip(images, axis=width_axis).copy()
+
+
+def _guess_layout(shape) -> str:
+    last, first = shape[3] in (1, 3), shape[1] in (1, 3)
+    if last != first:
+        return "NHWC" if last else "NCHW"
+    raise ValueError(f"cannot tell whether images of shape {shape} are NHWC or NCHW; "
+                     "pass layout='NHWC' or layout='NCHW'")

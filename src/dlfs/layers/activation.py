@@ -23,6 +23,10 @@ class Elementwise(Layer, register=False):
 
     input_ndim = range(1, 33)
 
+    @classmethod
+    def param_shapes(cls, config):
+        return {}                           # no arrays
+
     def _forward(self, x, training):
         """``a = f(z)``, elementwise, any shape; keeps ``z`` for the derivative."""
         self.z = x
@@ -83,6 +87,10 @@ class Softmax(Layer):
 
     Shapes: Z of shape (n_samples, n_classes) in, the same shape out.
     """
+
+    @classmethod
+    def param_shapes(cls, config):
+        return {}                           # no arrays
 
     def _forward(self, x, training):
         """Softmax of each row of ``x`` (n_samples, n_classes); keeps the output."""

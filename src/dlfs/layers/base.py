@@ -162,6 +162,19 @@ class Layer:
         return tuple(input_shape)
 
     @classmethod
+    def param_shapes(cls, config: dict) -> dict[str, tuple[int, ...]] | None:
+        """Shapes of the params and buffers a layer built from ``config`` holds.
+
+        Computed from the configuration alone, without building the layer, so
+        that :func:`dlfs.io.load_model` can compare an untrusted file's arrays
+        with its declared architecture before allocating anything.  ``{}``
+        for a layer without arrays; None (the default) when a layer class
+        does not say, and loading then builds it first and compares after.
+        Raises ValueError for a configuration no layer could be built from.
+        """
+        return None
+
+    @classmethod
     def from_config(cls, config: dict, *, dtype=np.float32,
                     rng: np.random.Generator | None = None) -> Layer:
         """Build a fresh layer from ``{"type": name, **constructor arguments}``.
@@ -188,3 +201,13 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def config_size(config: dict, key: str) -> int:
+    """``config[key]``, checked to be a positive integer (for :meth:`Layer.param_shapes`)."""
+    value = config.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        text = repr(value)
+        raise ValueError(f"{key} must be a positive integer, got "
+                         f"{text if len(text) <= 60 else text[:60] + '...'}")
+    return int(value)

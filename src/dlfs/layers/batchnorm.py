@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_float_dtype, check_positive
-from .base import Layer
+from .base import Layer, config_size
 
 
 class BatchNorm(Layer):
@@ -29,12 +29,25 @@ class BatchNorm(Layer):
     Implements :eq:`eq-reg-bn-forward`, :eq:`eq-reg-bn-backward` and
     :eq:`eq-reg-bn-running`.
 
+    Running statistics, and how they differ from PyTorch's ``BatchNorm1d``/``2d``:
+    each training step sets ``running = momentum * running + (1 - momentum) * batch``,
+    so ``momentum`` weights the *old* value (Keras's convention); PyTorch's
+    ``momentum`` weights the *new* batch, so ``BatchNorm(momentum=0.9)`` here
+    matches PyTorch's ``momentum=0.1``.  The running variance averages the
+    *biased* batch variance (divided by :math:`m`, the same one training
+    normalises with); PyTorch (and tinygrad) average the unbiased one
+    (divided by :math:`m-1`), so after the same steps PyTorch's
+    ``running_var`` is larger by up to the factor :math:`m/(m-1)`.
+    Training-mode outputs and gradients agree exactly; prediction differs by
+    that factor unless it is applied (``tests/test_torch_reference.py``).
+
     Parameters
     ----------
     n_features : int
         Number of features (channels) C.
     momentum : float in [0, 1)
-        Weight of the old running statistics in each update.
+        Weight of the old running statistics in each update (PyTorch's
+        ``momentum`` is ``1 - momentum``; see above).
     eps : float
         Added to the variance for numerical safety.
     dtype : float32 or float64
@@ -101,6 +114,11 @@ class BatchNorm(Layer):
 
     def config(self):
         return {"n_features": self.n_features, "momentum": self.momentum, "eps": self.eps}
+
+    @classmethod
+    def param_shapes(cls, config):
+        n = config_size(config, "n_features")
+        return {name: (n,) for name in ("gamma", "beta", "running_mean", "running_var")}
 
     def output_shape(self, input_shape):
         if len(input_shape) < 1 or input_shape[0] != self.n_features:

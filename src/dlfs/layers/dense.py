@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import init as initializers
 from .._checks import check_float_dtype, check_positive
-from .base import Layer
+from .base import Layer, config_size
 
 
 class Dense(Layer):
@@ -66,6 +66,11 @@ class Dense(Layer):
 
     def config(self) -> dict:
         return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init}
+
+    @classmethod
+    def param_shapes(cls, config):
+        n_in, n_out = config_size(config, "n_in"), config_size(config, "n_out")
+        return {"W": (n_in, n_out), "b": (n_out,)}
 
     def output_shape(self, input_shape):
         if tuple(input_shape) != (self.n_in,):

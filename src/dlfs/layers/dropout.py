@@ -36,6 +36,10 @@ class Dropout(Layer):
         self.rng = np.random.default_rng() if rng is None else rng
         self.mask: np.ndarray | None = None
 
+    @classmethod
+    def param_shapes(cls, config):
+        return {}                           # no arrays
+
     def _forward(self, x, training):
         """Any shape -> same shape: ``x * mask``, mask 0 or 1/(1-p) (identity when predicting)."""
         if not training or self.p == 0.0:

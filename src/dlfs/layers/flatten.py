@@ -15,6 +15,10 @@ class Flatten(Layer):
 
     input_ndim = range(2, 33)
 
+    @classmethod
+    def param_shapes(cls, config):
+        return {}                           # no arrays
+
     def _forward(self, x, training):
         """(n_samples, d1, d2, ...) -> (n_samples, d1*d2*...), also for 0 samples."""
         self.input_shape = x.shape

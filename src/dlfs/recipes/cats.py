@@ -4,7 +4,7 @@ The chapter "Case study: cat vs non-cat" compares the :data:`CANDIDATES` on
 stratified validation splits of the 209 training images
 (:func:`validation_accuracy`), picks the one with the highest mean
 validation accuracy, and records it here as :data:`RECIPE`.  The test images
-are used once, by :func:`train_final` / :func:`run_cli`, to report the chosen
+are used once, by :func:`train_final` / :func:`train`, to report the chosen
 model's accuracy.
 
 Features: every picture is average-pooled by a factor ``pool`` (64x64 RGB
@@ -15,28 +15,32 @@ the saved model maps pooled pixels to a logit by itself.
 """
 from __future__ import annotations
 
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
+from .. import activations as F
 from .._blas import blas_threads
-from .._checks import check_positive
+from .._checks import check_choice, check_positive
+from ..data import cats as cats_data
 from ..data.transforms import flip_horizontal, standardise, train_val_split
+from ..init import INITIALIZERS
 from ..layers import Dense
 from ..losses import BinaryCrossEntropy
 from ..model import Sequential, mlp
-from ..optim import SGD, Adam, AdamW, Momentum, Optimizer
+from ..optim import make_optimizer
 from ..train import History, fit
+from . import _common
+from ._common import Result
 
 #: Share of the 209 training images held out in each validation split.
 VAL_FRACTION = 0.2
 
 
 @dataclass(frozen=True)
-class CatsConfig:
-    """Every choice that defines a cat/non-cat model and how it is trained.
+class CatsConfig(_common.Recipe):
+    """Every choice that defines a cat/non-cat model and how it is trained (frozen, checked).
 
     Parameters
     ----------
@@ -68,6 +72,18 @@ class CatsConfig:
     flip: bool = False
     epochs: int = 100
     batch_size: int = 32
+
+    name = "cats"
+
+    def check(self) -> None:
+        super().check()
+        _common.check_sizes(self.hidden, "hidden")
+        check_positive(self.pool, "pool", integer=True)
+        if 64 % self.pool:
+            raise ValueError(f"pool={self.pool} must divide the picture size 64")
+        check_choice(self.init, "init", INITIALIZERS)
+        if not isinstance(self.flip, bool):
+            raise TypeError(f"flip must be True or False, got {self.flip!r}")
 
     def describe(self) -> str:
         """One line for tables: architecture, resolution and the non-default choices."""
@@ -113,20 +129,6 @@ def features(images: np.ndarray, pool: int = 1) -> np.ndarray:
     return (x.reshape(n, -1) / 255.0).astype(np.float32)
 
 
-def make_optimizer(config: CatsConfig) -> Optimizer:
-    """The optimiser a configuration asks for."""
-    kind, lr, wd = config.optimizer, config.lr, config.weight_decay
-    if kind == "adam":
-        return Adam(lr, weight_decay=wd)
-    if kind == "adamw":
-        return AdamW(lr, weight_decay=wd)
-    if kind == "sgd":
-        return SGD(lr, weight_decay=wd)
-    if kind == "momentum":
-        return Momentum(lr, momentum=0.9, weight_decay=wd)
-    raise ValueError(f"unknown optimizer {kind!r}")
-
-
 def build_model(config: CatsConfig, n_features: int, seed: int) -> Sequential:
     """The network of ``config`` for ``n_features`` inputs, one logit out."""
     return mlp([n_features, *config.hidden, 1], init=config.init, dropout=config.dropout,
@@ -151,9 +153,9 @@ def fold_standardisation(model: Sequential, mean: np.ndarray, std: np.ndarray) -
     return model
 
 
-def train(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
-          validation: tuple[np.ndarray, np.ndarray] | None = None
-          ) -> tuple[Sequential, History]:
+def train_model(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
+                seed: int = 0, validation: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[Sequential, History]:
     """Train ``config`` on uint8 ``images`` with 0/1 ``labels``.
 
     Flipped copies are added when ``config.flip``; features are standardised
@@ -177,17 +179,23 @@ def train(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *, seed: i
         val = (X_val, validation[1].reshape(-1, 1).astype(np.float32))
     model = build_model(config, X.shape[1], seed)
     with blas_threads(1):       # small matrices: faster, and independent of the core count
-        history = fit(model, BinaryCrossEntropy(from_logits=True), make_optimizer(config), X,
-                      y, epochs=config.epochs, batch_size=config.batch_size, validation=val,
+        optimizer = make_optimizer(config.optimizer, config.lr,
+                                   weight_decay=config.weight_decay)
+        history = fit(model, BinaryCrossEntropy(from_logits=True), optimizer, X, y,
+                      epochs=config.epochs, batch_size=config.batch_size, validation=val,
                       seed=seed, progress=False)
     return fold_standardisation(model, mean, std), history
 
 
+def predict_logits(model: Sequential, images: np.ndarray, pool: int) -> np.ndarray:
+    """The model's logit of "cat" for every picture, shape (n_samples, 1)."""
+    with blas_threads(1):
+        return model.predict(features(images, pool))
+
+
 def predict_proba(model: Sequential, images: np.ndarray, pool: int) -> np.ndarray:
     """Probability of "cat" for every picture, shape (n_samples,)."""
-    with blas_threads(1):
-        logits = model.predict(features(images, pool)).ravel().astype(np.float64)
-    return 1.0 / (1.0 + np.exp(-logits))
+    return F.sigmoid(predict_logits(model, images, pool).ravel().astype(np.float64))
 
 
 def accuracy(model: Sequential, images: np.ndarray, labels: np.ndarray, pool: int) -> float:
@@ -211,8 +219,8 @@ def validation_accuracy(config: CatsConfig, images: np.ndarray, labels: np.ndarr
     accs = []
     for k in range(splits):
         x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION, seed=k)
-        model, history = train(config, x_tr, y_tr, seed=k,
-                               validation=None if histories is None else (x_val, y_val))
+        model, history = train_model(config, x_tr, y_tr, seed=k,
+                                     validation=None if histories is None else (x_val, y_val))
         if histories is not None:
             histories.append(history)
         accs.append(accuracy(model, x_val, y_val, config.pool))
@@ -260,46 +268,41 @@ RECIPE_NAME = "wide 4x4 flips dropout xavier"
 RECIPE: CatsConfig = CANDIDATES[RECIPE_NAME]
 
 
-def recipe() -> CatsConfig:
-    """The selected configuration (:data:`RECIPE`)."""
-    return RECIPE
-
-
 def train_final(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
                 config: CatsConfig | None = None) -> Sequential:
     """Train the recipe on *all* training images (the choice is already made)."""
-    model, _ = train(config or RECIPE, images, labels, seed=seed)
+    model, _ = train_model(config or RECIPE, images, labels, seed=seed)
     return model
 
 
-def run_cli(args) -> dict:
-    """``dlfs train cats`` without model options: train :data:`RECIPE` and test it once."""
-    from ..data import load_cats
-    from ..io import save_model
+def load_data():
+    """The pictures as :func:`dlfs.data.load_cats` gives them: ``(x_train, y_train,
+    x_test, y_test)``, uint8 of shape (n, 64, 64, 3) and 0/1 labels."""
+    x_train, y_train = cats_data.load_split("train")
+    x_test, y_test = cats_data.load_split("test")
+    return x_train, y_train, x_test, y_test
 
-    x_train, y_train, x_test, y_test, _ = load_cats()
-    config = RECIPE
-    if not args.quiet:
-        print(f"recipe: {config.describe()} ({RECIPE_NAME!r}), seed {args.seed}",
-              file=sys.stderr)
+
+def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
+          progress: bool | None = False) -> Result:
+    """Train ``recipe`` on all training pictures and test it once.
+
+    ``data`` is :func:`load_data`'s output (loaded when None).  The saved
+    model maps pooled pictures (:func:`features`) to a logit.  ``progress``
+    is accepted for the common recipe interface; the runs are short.
+    """
+    x_train, y_train, x_test, y_test = load_data() if data is None else data
     start = time.perf_counter()
-    model = train_final(x_train, y_train, seed=args.seed)
+    model, history = train_model(recipe, x_train, y_train, seed=seed)
     seconds = time.perf_counter() - start
-    if args.save:
-        save_model(model, args.save)
-    p = predict_proba(model, x_test, config.pool)
-    eps = 1e-12
-    test_loss = float(-np.mean(y_test * np.log(p + eps) + (1 - y_test) * np.log(1 - p + eps)))
-    return {
-        "command": "train", "dataset": "cats", "recipe": RECIPE_NAME,
-        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()},
-        "test_accuracy": float(np.mean((p > 0.5) == (y_test == 1))), "test_loss": test_loss,
-        "val_accuracy": None, "train_accuracy": accuracy(model, x_train, y_train, config.pool),
-        "train_seconds": round(seconds, 3), "epochs": config.epochs, "stopped_early": False,
-        "best_epoch": None, "n_params": model.n_params(), "hidden": list(config.hidden),
-        "optimizer": config.optimizer, "lr": config.lr, "batch_size": config.batch_size,
-        "seed": args.seed, "saved": args.save,
-    }
+    loss = BinaryCrossEntropy(from_logits=True)
+    logits = predict_logits(model, x_test, recipe.pool)
+    test_loss = loss.forward(logits, y_test.reshape(-1, 1).astype(logits.dtype))
+    test_acc = float(np.mean(loss.predict_labels(logits) == (y_test == 1)))
+    train_acc = accuracy(model, x_train, y_train, recipe.pool)
+    return Result(model, history, recipe, seed, seconds, float(test_loss), test_acc,
+                  input_shape=(n_features(recipe.pool),),
+                  extra={"train_accuracy": train_acc})
 
 
 def n_features(pool: int) -> int:
@@ -311,18 +314,17 @@ def pooled_test_set(n_in: int):
     """Test features and labels for a model with ``n_in`` inputs, or None.
 
     Used by ``dlfs evaluate cats``: a model saved by the recipe takes pooled
-    pictures, so the pooling factor is recovered from its input size.
+    pictures, so the pooling factor is recovered from its input size.  Only
+    the test file is read.
     """
-    from ..data import load_cats
-
     for pool in (1, 2, 4, 8, 16, 32):
         if n_features(pool) == n_in:
-            _, _, x_test, y_test, _ = load_cats()
+            x_test, y_test = cats_data.load_split("test")
             return features(x_test, pool), y_test
     return None
 
 
 __all__ = ["CANDIDATES", "RECIPE", "RECIPE_NAME", "VAL_FRACTION", "CatsConfig", "accuracy",
-           "build_model", "features", "fold_standardisation", "make_optimizer", "n_features",
-           "pooled_test_set", "predict_proba", "recipe", "run_cli", "select", "train", "train_final",
-           "validation_accuracy"]
+           "build_model", "features", "fold_standardisation", "load_data", "n_features",
+           "pooled_test_set", "predict_logits", "predict_proba", "select", "train",
+           "train_final", "train_model", "validation_accuracy"]

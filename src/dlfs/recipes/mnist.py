@@ -7,28 +7,33 @@
 
 The recipe was chosen on the validation set (6,000 training images held out,
 stratified, seeded); the 10,000 test images are only used for the final
-number.  ``dlfs train mnist`` uses :data:`RECIPE` as its defaults.
+number.  ``dlfs train mnist`` uses :data:`RECIPE` as its defaults and applies
+its options on top (:meth:`~dlfs.recipes._common.Recipe.with_`).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._checks import check_positive
+from .. import data as dlfs_data
+from ..data import to_float, train_val_split
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential, mlp
 from ..optim import make_optimizer
 from ..schedules import ExponentialDecay
-from ..train import History, TrainingDiverged, TrainingInterrupted, evaluate, fit
+from ..train import evaluate, fit
+from . import _common
+from ._common import Result
 
 IMAGE_SIDE = 28
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """Everything that decides a training run (a frozen dataclass).
+class Recipe(_common.Recipe):
+    """Everything that decides a training run (a frozen, checked dataclass).
 
     The fields, with the recipe's values:
 
@@ -68,9 +73,12 @@ class Recipe:
     patience: int | None = None
     drop_last: bool | None = None
 
-    def with_(self, **changes) -> "Recipe":
-        """A copy with some fields changed (``RECIPE.with_(epochs=3)``)."""
-        return replace(self, **changes)
+    name = "mnist"
+
+    def check(self) -> None:
+        super().check()
+        _common.check_sizes(self.hidden, "hidden")
+        check_positive(self.shift, "shift", integer=True, allow_zero=True)
 
 
 #: The recipe of the chapter and the default of ``dlfs train mnist``.
@@ -105,9 +113,7 @@ def load_data(*, val_fraction: float = RECIPE.val_fraction, seed: int = 0,
     data_dir : path-like, optional
         Passed to :func:`dlfs.data.load_mnist`.
     """
-    from ..data import load_mnist, to_float, train_val_split
-
-    x_train, y_train, x_test, y_test = load_mnist(data_dir=data_dir)
+    x_train, y_train, x_test, y_test = dlfs_data.load_mnist(data_dir=data_dir)
     if limit is not None:
         check_positive(limit, "limit", integer=True)
         x_train, y_train = x_train[:limit], y_train[:limit]
@@ -162,37 +168,14 @@ def build_model(recipe: Recipe = RECIPE, *, seed: int = 0,
                rng=np.random.default_rng(seed))
 
 
-@dataclass
-class Result:
-    """What :func:`train` returns: the model, its history and the headline numbers."""
-
-    model: Sequential
-    history: History
-    recipe: Recipe
-    seed: int
-    train_seconds: float
-    test_loss: float
-    test_accuracy: float
-    extra: dict = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        """JSON-serialisable numbers (what ``dlfs train mnist --json`` prints)."""
-        h = self.history
-        return {"test_accuracy": self.test_accuracy, "test_loss": self.test_loss,
-                "val_accuracy": h.val_accuracy[-1] if h.val_accuracy else None,
-                "train_accuracy": h.accuracy[-1], "train_seconds": round(self.train_seconds, 3),
-                "epochs": h.epochs, "seed": self.seed, "n_params": self.model.n_params(),
-                "recipe": {k: list(v) if isinstance(v, tuple) else v
-                           for k, v in asdict(self.recipe).items()}}
-
-
 def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int = 0,
-          model: Sequential | None = None, progress: bool | None = False,
-          callback=None, loss=None) -> Result:
+          model: Sequential | None = None, progress: bool | None = False, callbacks=(),
+          loss=None) -> Result:
     """Train the recipe's model and measure it on the test set.
 
-    Implements the schedule :eq:`eq-mnist-lr` and the augmentation of
-    :eq:`eq-mnist-shift`, once per epoch.
+    One call of :func:`~dlfs.train.fit`: the learning rate :eq:`eq-mnist-lr`
+    is its schedule, the shifts :eq:`eq-mnist-shift` its augmentation (fresh
+    every epoch), and with ``patience`` early stopping restores the best epoch.
 
     Parameters
     ----------
@@ -200,133 +183,41 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
     data : MnistData, optional
         Defaults to :func:`load_data` with the recipe's ``val_fraction``.
     seed : int
-        Seeds the initial weights, the shuffling and the augmentation.
+        Seeds the initial weights and, through ``fit``, the shuffling, the
+        shifts and any dropout: the same seed gives the same run at the same
+        number of BLAS threads.
     model : Sequential, optional
         Train this model instead of a fresh :func:`build_model`.
     progress : bool, optional
         Passed to :func:`dlfs.train.fit`.
-    callback : callable(epoch, model, history), optional
-        Called after every epoch (learning curves of extra quantities).
+    callbacks : sequence of dlfs.train.Callback
+        Passed to :func:`dlfs.train.fit` (learning curves of extra quantities).
     loss : Loss, optional
         Default :class:`~dlfs.losses.SoftmaxCrossEntropy`.
-
-    Returns
-    -------
-    Result
-        ``train_seconds`` counts the epochs (with augmentation and the
-        validation pass), not the data loading or the final test.
     """
     data = load_data(val_fraction=recipe.val_fraction) if data is None else data
-    model = build_model(recipe, seed=seed) if model is None else model
+    n_inputs = data.X_train.shape[1]
+    if recipe.shift and n_inputs != IMAGE_SIDE * IMAGE_SIDE:
+        raise ValueError(f"shift={recipe.shift} moves 28x28 images, but the data has "
+                         f"{n_inputs} features per sample; use shift=0")
+    model = build_model(recipe, seed=seed, n_inputs=n_inputs) if model is None else model
     loss = SoftmaxCrossEntropy() if loss is None else loss
     optimizer = make_optimizer(recipe.optimizer, recipe.lr, weight_decay=recipe.weight_decay)
-    schedule = ExponentialDecay(recipe.lr, recipe.lr_decay)
-    rng = np.random.default_rng([seed, 1])
-    history = History()
-    best_state, since_best = None, 0
+
+    def shift(X, rng):
+        return random_shift(X, recipe.shift, rng)
+
     start = time.perf_counter()
-    for epoch in range(recipe.epochs):
-        try:                                        # errors name the epoch of the whole run
-            optimizer.lr = schedule(epoch)
-            X = data.X_train
-            if recipe.shift:
-                X = random_shift(X, recipe.shift, rng)
-            # One epoch at a time, so every epoch sees freshly shifted images.
-            h = fit(model, loss, optimizer, X, data.y_train, epochs=1,
-                    batch_size=recipe.batch_size, validation=(data.X_val, data.y_val),
-                    seed=int(rng.integers(2**31)), progress=progress,
-                    drop_last=recipe.drop_last)
-        except KeyboardInterrupt:                   # Ctrl-C, in fit or between epochs
-            raise TrainingInterrupted(epoch + 1, recipe.epochs, history) from None
-        except TrainingDiverged as err:
-            raise TrainingDiverged(epoch + 1, err.lr, err.loss, err.initial_loss, 1e3) \
-                from None
-        for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"):
-            getattr(history, name).extend(getattr(h, name))
-        if callback is not None:
-            callback(epoch, model, history)
-        if recipe.patience is not None:
-            if history.val_loss[-1] <= min(history.val_loss):
-                best_state = {k: v.copy() for k, v in model.state().items()}
-                since_best = 0
-            else:
-                since_best += 1
-                if since_best >= recipe.patience:
-                    history.stopped_early = True
-                    break
-    history.best_epoch = int(np.argmin(history.val_loss))
-    if best_state is not None:                  # restore the best epoch's parameters
-        for name, array in model.state().items():
-            array[...] = best_state[name]
+    history = fit(model, loss, optimizer, data.X_train, data.y_train, epochs=recipe.epochs,
+                  batch_size=recipe.batch_size, validation=(data.X_val, data.y_val),
+                  schedule=ExponentialDecay(recipe.lr, recipe.lr_decay),
+                  augment=shift if recipe.shift else None, patience=recipe.patience,
+                  callbacks=callbacks, seed=seed, progress=progress,
+                  drop_last=recipe.drop_last)
     seconds = time.perf_counter() - start
     test_loss, test_acc = evaluate(model, loss, data.X_test, data.y_test)
-    return Result(model, history, recipe, seed, seconds, test_loss, float(test_acc))
-
-
-def run_cli(args) -> dict:
-    """``dlfs train mnist``: the recipe, with the options given on the command line.
-
-    ``args`` is the ``argparse`` namespace of :mod:`dlfs.cli`; options left
-    at ``None`` keep the recipe's values.  Data, loss and saving go through
-    :mod:`dlfs.cli`, like every other dataset.  Returns the ``--json`` summary.
-    """
-    import sys
-
-    from .. import cli
-
-    changes = {"hidden": None if args.hidden is None else tuple(args.hidden),
-               "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-               "lr_decay": getattr(args, "lr_decay", None), "shift": getattr(args, "shift", None),
-               "optimizer": args.optimizer, "activation": args.activation,
-               "weight_decay": args.weight_decay, "dropout": args.dropout,
-               "batchnorm": args.batchnorm, "patience": args.patience,
-               "val_fraction": args.val_fraction,
-               "drop_last": True if getattr(args, "drop_last", False) else None}
-    recipe = RECIPE.with_(**{k: v for k, v in changes.items() if v is not None})
-    # The command's loader gives the same split as load_data.
-    train_set, val_set, test_set, _ = cli.load_dataset("mnist", seed=args.seed,
-                                                       val_fraction=recipe.val_fraction,
-                                                       limit=args.limit)
-    data = MnistData(*train_set, *val_set, *test_set)
-    n_inputs = data.X_train.shape[1]
-    if n_inputs != IMAGE_SIDE * IMAGE_SIDE:     # not images (a test's stand-in): no shifts
-        recipe = recipe.with_(shift=0)
-    model = build_model(recipe, seed=args.seed, n_inputs=n_inputs)
-    if not args.quiet:
-        print(model.summary((n_inputs,)), file=sys.stderr)
-    result = train(recipe, data, seed=args.seed, model=model, loss=cli._loss_for(10),
-                   progress=False if args.quiet else None)
-    h = result.history
-    if not args.quiet:
-        print(f"{'epoch':>5} {'loss':>8} {'acc':>7} {'val_loss':>8} {'val_acc':>7} "
-              f"{'lr':>8}", file=sys.stderr)
-        for i in range(h.epochs):
-            print(f"{i + 1:>5} {h.loss[i]:8.4f} {h.accuracy[i]:7.4f} {h.val_loss[i]:8.4f} "
-                  f"{h.val_accuracy[i]:7.4f} {h.lr[i]:8.2e}", file=sys.stderr)
-    if args.save:
-        try:
-            cli.save_model(result.model, args.save, input_shape=(n_inputs,))
-        except (OSError, ValueError) as err:      # the path changed during training
-            raise OSError(f"could not save the trained parameters to {args.save}: {err}") \
-                from None
-        args.saved_to = args.save
-    return {"command": "train", "dataset": "mnist", **result.summary(),
-            "stopped_early": h.stopped_early,
-            "best_epoch": None if h.best_epoch is None else h.best_epoch + 1,
-            "hidden": list(recipe.hidden), "optimizer": recipe.optimizer, "lr": recipe.lr,
-            "batch_size": recipe.batch_size, "saved": args.save}
-
-
-def _source_key(recipe: Recipe, seed: int) -> str:
-    """Hash of everything a trained result depends on: recipe, seed, dlfs code, NumPy."""
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256(repr((asdict(recipe), seed, np.__version__)).encode())
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return Result(model, history, recipe, seed, seconds, test_loss, float(test_acc),
+                  input_shape=(n_inputs,), restored_best=recipe.patience is not None)
 
 
 def trained(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int = 0,
@@ -334,49 +225,10 @@ def trained(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int
     """:func:`train`, or the identical result of an earlier call from a file cache.
 
     Two chapters of the book need the recipe's trained model; training is
-    deterministic (same recipe, seed, code and NumPy give the same numbers),
-    so the second one may load what the first one computed instead of
-    spending the time again.  The cache file's name is a hash of the recipe,
-    the seed, the source of :mod:`dlfs` and the NumPy version, so any change
-    retrains.
-
-    Parameters
-    ----------
-    recipe, data, seed
-        As for :func:`train`.
-    cache_dir : path-like, optional
-        Default: ``$DLFS_CACHE_DIR``, else ``dlfs-cache`` in the system's
-        temporary directory (never the repository).
-
-    Returns
-    -------
-    result : Result
-        ``train_seconds`` is the time of the run that actually trained.
-    cached : bool
-        Whether the result came from the cache.
+    deterministic, so the second one may load what the first one computed.
+    Returns ``(result, cached)`` as :func:`dlfs.recipes._common.cached`, whose
+    cache is per user and keyed on the recipe, the seed, the data, the source
+    of :mod:`dlfs` and NumPy.
     """
-    import json
-    import os
-    import tempfile
-    from pathlib import Path
-
-    from ..io import load_model, save_model
-
-    root = Path(cache_dir or os.environ.get("DLFS_CACHE_DIR")
-                or Path(tempfile.gettempdir()) / "dlfs-cache")
-    stem = root / f"mnist-{_source_key(recipe, seed)}"
-    params, meta = stem.with_suffix(".npz"), stem.with_suffix(".json")
-    if params.is_file() and meta.is_file():
-        info = json.loads(meta.read_text())
-        history = History(**info["history"])
-        return Result(load_model(params), history, recipe, seed, info["train_seconds"],
-                      info["test_loss"], info["test_accuracy"]), True
-    result = train(recipe, data, seed=seed)
-    root.mkdir(parents=True, exist_ok=True)
-    save_model(result.model, params)
-    info = {"history": asdict(result.history), "train_seconds": result.train_seconds,
-            "test_loss": result.test_loss, "test_accuracy": result.test_accuracy}
-    tmp = meta.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info))
-    tmp.replace(meta)                           # complete files only
-    return result, False
+    data = load_data(val_fraction=recipe.val_fraction) if data is None else data
+    return _common.cached(train, recipe, data, seed=seed, cache_dir=cache_dir)

@@ -7,24 +7,59 @@ classifier::
                 -conv 5x5-> (C2, 8, 8)   -pool-> (C2, 4, 4) -> 16*C2 -> hidden -> 10
 
 The same architecture and recipe are built in PyTorch and Keras by
-:mod:`dlfs.recipes.frameworks`.  Used by ``dlfs train mnist --model cnn``.
+:mod:`dlfs.interop`.  Used by ``dlfs train mnist --model cnn``.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_positive
+from .. import data as dlfs_data
+from ..data import to_float, train_val_split
 from ..layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU
 from ..losses import SoftmaxCrossEntropy
 from ..model import Sequential
 from ..optim import Adam
 from ..schedules import ExponentialDecay
-from ..train import evaluate, fit
+from ..train import EarlyStopping, evaluate, fit
+from . import _common
+from ._common import Result
 
-#: The chapter's recipe; ``dlfs train mnist --model cnn`` uses it unless overridden.
-CNN_DEFAULTS = {"channels": (16, 32), "hidden": 128, "epochs": 6, "batch_size": 128,
-                "lr": 3e-3, "decay": 0.5, "val_fraction": 1 / 12}
+
+@dataclass(frozen=True)
+class CnnRecipe(_common.Recipe):
+    """The chapter's choices for the CNN (a frozen, checked dataclass).
+
+    ``channels`` of the two convolutions, ``hidden`` units of the dense
+    layer, ``epochs``, ``batch_size``, Adam's initial learning rate ``lr``,
+    decayed by ``exp(-lr_decay)`` per epoch, and the share ``val_fraction``
+    of the training images held out to choose the epoch whose parameters
+    are kept.
+    """
+
+    channels: tuple[int, int] = (16, 32)
+    hidden: int = 128
+    epochs: int = 6
+    batch_size: int = 128
+    lr: float = 3e-3
+    lr_decay: float = 0.5
+    val_fraction: float = 1 / 12
+
+    name = "mnist cnn"
+
+    def check(self) -> None:
+        super().check()
+        _common.check_sizes(self.channels, "channels")
+        if len(self.channels) != 2:
+            raise ValueError(f"channels must hold two channel counts, got {self.channels!r}")
+        check_positive(self.hidden, "hidden", integer=True)
+
+
+#: The chapter's recipe; ``dlfs train mnist --model cnn`` uses it, with its options on top.
+RECIPE = CnnRecipe()
 
 
 def mnist_cnn(channels=(16, 32), hidden: int = 128, *, dtype=np.float32,
@@ -41,18 +76,17 @@ def mnist_cnn(channels=(16, 32), hidden: int = 128, *, dtype=np.float32,
     ], input_shape=(1, 28, 28))
 
 
-def load_mnist_images(*, seed: int = 0, val_fraction: float = 1 / 12, limit: int | None = None,
-                      dtype=np.float32):
+def load_mnist_images(*, seed: int = 0, val_fraction: float = RECIPE.val_fraction,
+                      limit: int | None = None, dtype=np.float32):
     """MNIST as float images in [0, 1] of shape (n, 1, 28, 28): train, validation, test.
 
     Returns ``((X_train, y_train), (X_val, y_val), (X_test, y_test))``; the
-    validation set is a stratified ``val_fraction`` of the (first ``limit``)
-    training images.
+    validation set is a stratified ``val_fraction`` of the (first ``limit``, a
+    positive integer) training images.
     """
-    from ..data import load_mnist, to_float, train_val_split
-
-    x_train, y_train, x_test, y_test = load_mnist()
+    x_train, y_train, x_test, y_test = dlfs_data.load_mnist()
     if limit is not None:
+        check_positive(limit, "limit", integer=True)
         x_train, y_train = x_train[:limit], y_train[:limit]
     X = to_float(x_train, dtype, flatten=False)[:, None]
     X_test = to_float(x_test, dtype, flatten=False)[:, None]
@@ -60,46 +94,27 @@ def load_mnist_images(*, seed: int = 0, val_fraction: float = 1 / 12, limit: int
     return (X_tr, y_tr), (X_val, y_val), (X_test, y_test)
 
 
-def train_mnist_cnn(*, channels=None, hidden=None, epochs=None, batch_size=None, lr=None,
-                    decay=None, val_fraction=None, limit=None, seed: int = 0,
-                    data=None, progress: bool | None = False) -> dict:
+def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
+          progress: bool | None = False) -> Result:
     """Train :func:`mnist_cnn` with Adam and keep the epoch with the best validation loss.
 
-    Arguments left at None take their value from :data:`CNN_DEFAULTS`.  ``data``
-    may pass the output of :func:`load_mnist_images` to avoid reloading it.
-
-    Returns
-    -------
-    dict
-        ``model``, ``history`` and the JSON-friendly results ``test_accuracy``,
-        ``test_loss``, ``val_accuracy`` (of the kept epoch), ``best_epoch``
-        (1-based), ``train_seconds``, ``epochs``, ``n_params``.
+    ``data`` is the output of :func:`load_mnist_images` (default: loaded with
+    the recipe's ``val_fraction``).  Returns a :class:`~dlfs.recipes._common.Result`
+    whose model has the parameters of the best validation epoch.
     """
-    d = CNN_DEFAULTS
-    channels = tuple(d["channels"] if channels is None else channels)
-    hidden = d["hidden"] if hidden is None else hidden
-    epochs = d["epochs"] if epochs is None else epochs
-    batch_size = d["batch_size"] if batch_size is None else batch_size
-    lr = d["lr"] if lr is None else lr
-    decay = d["decay"] if decay is None else decay
-    val_fraction = d["val_fraction"] if val_fraction is None else val_fraction
     if data is None:
-        data = load_mnist_images(seed=seed, val_fraction=val_fraction, limit=limit)
+        data = load_mnist_images(seed=seed, val_fraction=recipe.val_fraction)
     (X_tr, y_tr), (X_val, y_val), (X_test, y_test) = data
 
-    model = mnist_cnn(channels, hidden, rng=np.random.default_rng(seed))
+    model = mnist_cnn(recipe.channels, recipe.hidden, rng=np.random.default_rng(seed))
     loss = SoftmaxCrossEntropy()
     start = time.perf_counter()
-    # patience = epochs: never stops early, but restores the best validation epoch
-    history = fit(model, loss, Adam(lr), X_tr, y_tr, epochs=epochs, batch_size=batch_size,
-                  validation=(X_val, y_val), schedule=ExponentialDecay(lr, decay),
-                  patience=epochs, seed=seed, progress=progress)
+    history = fit(model, loss, Adam(recipe.lr), X_tr, y_tr, epochs=recipe.epochs,
+                  batch_size=recipe.batch_size, validation=(X_val, y_val),
+                  schedule=ExponentialDecay(recipe.lr, recipe.lr_decay),
+                  callbacks=[EarlyStopping(restore_best=True)],   # keeps the best epoch
+                  seed=seed, progress=progress)
     train_seconds = time.perf_counter() - start
     test_loss, test_acc = evaluate(model, loss, X_test, y_test, batch_size=1000)
-    best = history.best_epoch
-    return {"model": model, "history": history, "test_accuracy": test_acc,
-            "test_loss": test_loss, "val_accuracy": history.val_accuracy[best],
-            "best_epoch": best + 1, "train_seconds": round(train_seconds, 3),
-            "epochs": history.epochs, "n_params": model.n_params(),
-            "channels": list(channels), "hidden": hidden, "batch_size": batch_size, "lr": lr,
-            "seed": seed}
+    return Result(model, history, recipe, seed, train_seconds, test_loss, float(test_acc),
+                  input_shape=(1, 28, 28), restored_best=True)

@@ -1,8 +1,10 @@
 """Helpers for the book's chapters: one setup for every page, and glued numbers.
 
-Every chapter starts with the same hidden cell::
+A package of its own, beside :mod:`dlfs` in the same distribution: ``import
+dlfs`` carries no book tooling, and this package never changes how the
+library computes.  Every chapter starts with the same hidden cell::
 
-    from dlfs.notebook import glue, glue_bound, glue_sci, setup_chapter
+    from dlfs_notebook import glue, glue_bound, glue_sci, setup_chapter
     setup_chapter()
 
 so the house settings live here, once, and a downloaded notebook runs the

@@ -1,4 +1,4 @@
-"""The chapter's CNN in PyTorch and in TensorFlow/Keras, and the glue to compare them.
+"""Bridges to PyTorch and Keras: the chapter's CNN in each, and the glue to compare them.
 
 Nothing here is needed to use ``dlfs``; it needs the ``frameworks`` extra
 (``pip install -e '.[frameworks]'``).  The frameworks are imported lazily, and
@@ -30,52 +30,15 @@ import time
 
 import numpy as np
 
-from ..layers import Conv2D, Dense
-from ..model import Sequential
-
-
-def _openblas():
-    """NumPy's bundled OpenBLAS as a ctypes library and its symbol prefix, or None."""
-    import ctypes
-    import glob
-
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libs, "*openblas*"))):
-        lib = ctypes.CDLL(path)
-        for prefix, suffix in (("scipy_openblas", "64_"), ("openblas", ""), ("openblas", "64_")):
-            if hasattr(lib, f"{prefix}_get_num_threads{suffix}"):
-                return lib, prefix, suffix
-    return None
-
-
-def blas_threads(n: int | None = None) -> int | None:
-    """Set (if ``n`` is given) and return the number of threads of NumPy's OpenBLAS.
-
-    Returns None when NumPy is not linked to a bundled OpenBLAS (then
-    ``$OPENBLAS_NUM_THREADS``, read at import, is the only control).
-    """
-    found = _openblas()
-    if found is None:
-        return None
-    lib, prefix, suffix = found
-    if n is not None:
-        getattr(lib, f"{prefix}_set_num_threads{suffix}")(int(n))
-    return int(getattr(lib, f"{prefix}_get_num_threads{suffix}")())
+from ._blas import current_blas_threads, set_blas_threads
+from .layers import Conv2D, Dense
+from .model import Sequential
 
 
 def threads() -> int:
-    """The number of threads every library gets: NumPy's BLAS threads.
-
-    Falls back to ``$OPENBLAS_NUM_THREADS`` / ``$OMP_NUM_THREADS``, then to the
-    number of CPUs (what OpenBLAS uses by default).
-    """
-    n = blas_threads()
-    if n is not None:
-        return n
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return os.cpu_count() or 1
+    """The number of threads every library gets: NumPy's BLAS threads (read from the BLAS
+    by :func:`dlfs._blas.current_blas_threads`), or the number of CPUs if no BLAS is found."""
+    return current_blas_threads() or os.cpu_count() or 1
 
 
 def set_threads(n: int) -> int:
@@ -84,7 +47,7 @@ def set_threads(n: int) -> int:
     TensorFlow fixes its thread pools on first use, so call this before
     :func:`import_keras`; PyTorch can change at any time.
     """
-    blas_threads(n)
+    set_blas_threads(n)
     os.environ["OMP_NUM_THREADS"] = str(n)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
@@ -194,7 +157,7 @@ def torch_gradients(tmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, 
 
 def train_torch(data, *, channels=(16, 32), hidden=128, epochs=2, batch_size=128, lr=3e-3,
                 decay=0.5, seed=0) -> dict:
-    """Train :func:`torch_cnn` with the recipe of :func:`~dlfs.recipes.mnist_cnn.train_mnist_cnn`.
+    """Train :func:`torch_cnn` with the recipe of :func:`~dlfs.recipes.mnist_cnn.train`.
 
     ``data`` is ``((X_train, y_train), (X_val, y_val), (X_test, y_test))`` with NCHW
     float32 images.  Returns test accuracy, seconds per epoch and the validation

@@ -1,11 +1,11 @@
-"""dlfs.notebook: the chapters' shared setup and glued scientific numbers."""
+"""dlfs_notebook: the chapters' shared setup and glued scientific numbers."""
 import logging
 
 import matplotlib as mpl
 import numpy as np
 import pytest
 
-from dlfs import notebook
+import dlfs_notebook as notebook
 
 
 @pytest.mark.parametrize("x, digits, tex", [
