@@ -113,6 +113,7 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: in
     the *transposed convolution* of the frameworks (``conv_transpose2d``).
 
     Implements :eq:`eq-conv-grad-x` (with the cropping of the padding).
+    Implements :eq:`eq-conv-transposed` (with ``W^T G`` computed by the caller).
     """
     n, c, h, w = x_shape
     hp, wp = h + 2 * padding, w + 2 * padding
