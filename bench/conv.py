@@ -29,7 +29,7 @@ CONVS = {"conv1": (1, 28, 16, 5), "conv2": (16, 12, 32, 5)}
 
 
 def epoch_times(n_samples: int, repeats: int = 2) -> dict:
-    """Seconds for one training epoch of the chapter's CNN (Adam, batch CNN_DEFAULTS["batch_size"])."""
+    """Seconds for one training epoch of the chapter's CNN (Adam, batch size BATCH)."""
     torch = fw.import_torch()
     rng = np.random.default_rng(0)
     X = rng.random((n_samples, 1, 28, 28), dtype=np.float32)
