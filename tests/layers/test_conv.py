@@ -147,6 +147,53 @@ def test_output_size_formula():
     assert conv_output_size(28, 5, 1, 2) == 28
     assert conv_output_size(7, 3, 2, 1) == 4
     assert conv_output_size(3, 3, 5, 0) == 1
+    # a remainder is dropped when the uncovered rows are padding only (as PyTorch floors)
+    assert conv_output_size(16, 3, 2, 1) == 8       # 15 / 2: the last padded row is unused
+    assert conv_output_size(11, 3, 3, 1) == 4       # remainder 1 <= padding 1
+    assert conv_output_size(12, 3, 3, 2) == 5       # remainder 2 <= padding 2
+
+
+def test_a_remainder_that_includes_input_rows_is_refused():
+    with pytest.raises(ValueError, match=r"\(12 \+ 2\*1 - 3\) / 3 \+ 1 = 4.66667 is not an "
+                                         r"integer, and the last 2 padded row\(s\), which no "
+                                         r"kernel position covers, include 1 row\(s\) of the "
+                                         r"input itself"):
+        conv_output_size(12, 3, 3, 1)
+
+
+@pytest.mark.parametrize("layer", [Conv2D(1, 2, 3), MaxPool2D(2), AvgPool2D(1)])
+@pytest.mark.parametrize("shape", [(2, 1, 0, 4), (2, 1, 4, 0)])
+def test_an_empty_spatial_axis_is_refused(layer, shape):
+    with pytest.raises(ValueError, match=r"is empty \(0 rows\)"):
+        layer.forward(np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("k,stride,padding,h,w", [(3, 2, 1, 16, 16), (3, 3, 1, 11, 10),
+                                                  (5, 2, 2, 8, 9), (1, 2, 1, 1, 4)])
+def test_floored_geometries_match_the_definition_and_pass_the_gradient_check(
+        k, stride, padding, h, w):
+    """Geometries whose dropped rows are padding: forward by explicit sums, and every
+    gradient (including the zero gradient of the uncovered padding) by finite differences."""
+    layer = conv64(2, 3, k, stride, padding, seed=k + h)
+    x = np.random.default_rng(h).standard_normal((2, 2, h, w))
+    expected = conv_by_sums(x, layer.params["W"], layer.params["b"], stride, padding)
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+    errors = gradcheck(layer, x)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_weight_gradient_lands_in_a_non_contiguous_gradient_array():
+    """backward writes dW in place even if grads["W"] is not C-contiguous (code review B18)."""
+    reference, layer = conv64(2, 3, 3, 1, 1), conv64(2, 3, 3, 1, 1)
+    layer.grads["W"] = np.asfortranarray(layer.grads["W"])
+    assert not layer.grads["W"].flags.c_contiguous
+    x = np.random.default_rng(5).standard_normal((2, 2, 5, 5))
+    g = np.random.default_rng(6).standard_normal((2, 3, 5, 5))
+    for lay in (reference, layer):
+        lay.forward(x)
+        lay.backward(g)
+    np.testing.assert_array_equal(layer.grads["W"], reference.grads["W"])
+    assert np.abs(layer.grads["W"]).max() > 0
 
 
 # -- against PyTorch (in float64) -----------------------------------------------------------
@@ -184,6 +231,32 @@ def test_conv_matches_pytorch_forward_and_backward(c_in, c_out, k, stride, paddi
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(layer.grads["W"], Wt.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(layer.grads["b"], bt.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,stride,padding,h", [(3, 1, 1, 6), (3, 2, 1, 7), (3, 2, 1, 8),
+                                                (4, 2, 1, 8), (5, 3, 2, 12), (2, 3, 0, 8)])
+def test_input_gradient_is_pytorchs_transposed_convolution(k, stride, padding, h):
+    """dX = conv_transpose2d(G, W): the input gradient *is* the transposed convolution; for a
+    floored geometry the dropped padding rows come back as PyTorch's output_padding."""
+    layer = conv64(3, 4, k, stride, padding, seed=h)
+    x = np.random.default_rng(h).standard_normal((2, 3, h, h + stride))
+    out = layer.forward(x)
+    g = np.random.default_rng(h + 1).standard_normal(out.shape)
+    dx = layer.backward(g)
+    extra = [(n + 2 * padding - k) % stride for n in x.shape[2:]]
+    expected = F.conv_transpose2d(torch.tensor(g), torch.tensor(layer.params["W"]),
+                                  stride=stride, padding=padding, output_padding=tuple(extra))
+    np.testing.assert_allclose(dx, expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k,stride,padding,h", [(3, 2, 1, 16), (3, 3, 1, 11), (1, 2, 1, 1)])
+def test_floored_geometries_match_pytorch(k, stride, padding, h):
+    layer = conv64(2, 3, k, stride, padding, seed=h)
+    x = np.random.default_rng(h).standard_normal((2, 2, h, h + 2))
+    out = layer.forward(x)
+    ot = F.conv2d(torch.tensor(x), torch.tensor(layer.params["W"]),
+                  torch.tensor(layer.params["b"]), stride=stride, padding=padding)
+    np.testing.assert_allclose(out, ot.numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])

@@ -58,7 +58,9 @@ class Conv2D(Layer):
     Shapes
     ------
     X : (N, C_in, H, W) -> Z : (N, C_out, OH, OW) with
-    ``OH = (H + 2*padding - kh) / stride + 1`` (must be an integer), same for OW;
+    ``OH = (H + 2*padding - kh) // stride + 1``, same for OW; a remainder of the
+    division is allowed only if the rows it leaves uncovered are padding
+    (:func:`~dlfs.layers.im2col.conv_output_size`);
     W : (C_out, C_in, kh, kw) (PyTorch's layout); b : (C_out,).
 
     Implements :eq:`eq-conv-forward` and :eq:`eq-conv-im2col` (forward).
@@ -92,8 +94,7 @@ class Conv2D(Layer):
         return _out_hw(self, shape, self.padding)
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """``X`` (N, C_in, H, W) -> ``Z`` (N, C_out, OH, OW) as ``W_matrix @ im2col(X) + b``.
-"""
+        """``Z = W_matrix @ im2col(X) + b``, returned as (N, C_out, OH, OW)."""
         n = x.shape[0]                      # forward has checked x with output_shape
         oh, ow = self._out_hw(x.shape[1:])
         cols = im2col(x, *self.kernel_size, self.stride, self.padding)  # (C*kh*kw, OH*OW*N)
@@ -104,11 +105,10 @@ class Conv2D(Layer):
         return z.reshape(self.out_channels, oh, ow, n).transpose(3, 0, 1, 2)
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
-        """dW = G cols^T, db = row sums of G, dX = col2im(W^T G) (cropped).
-"""
-        c_out = self.out_channels
+        """dW = G cols^T, db = row sums of G, dX = col2im(W^T G) (cropped)."""
+        c_out, dW = self.out_channels, self.grads["W"]
         g = grad_out.transpose(1, 2, 3, 0).reshape(c_out, -1)   # (C_out, OH*OW*N)
-        np.matmul(g, self.cols.T, out=self.grads["W"].reshape(c_out, -1))
+        dW[...] = (g @ self.cols.T).reshape(dW.shape)   # in place, whatever dW's layout
         np.sum(g, axis=1, out=self.grads["b"])
         if not input_grad:
             return None

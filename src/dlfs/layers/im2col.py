@@ -20,24 +20,34 @@ import numpy as np
 
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, *,
                      what: str = "input") -> int:
-    r"""Output length ``(size + 2 * padding - kernel) / stride + 1`` along one axis.
+    r"""Output length ``(size + 2 * padding - kernel) // stride + 1`` along one axis.
+
+    The division may leave a remainder ``r = (size + 2*padding - kernel) % stride``:
+    the last ``r`` rows of the padded input are then covered by no kernel
+    position.  They are accepted (and dropped, as PyTorch does) only if they
+    are all padding, ``r <= padding``; a geometry that would drop rows of the
+    input itself is refused.
 
     Implements :eq:`eq-conv-output-size`.
 
     Raises
     ------
     ValueError
-        If the kernel is larger than the padded input, or the kernel does not
-        tile the padded input exactly with the given stride (the division is
-        not exact), naming the sizes.
+        If the input is empty, the kernel is larger than the padded input, or
+        the uncovered remainder includes input rows, naming the sizes.
     """
+    if size < 1:
+        raise ValueError(f"the {what} is empty ({size} rows): nothing to convolve")
     padded = size + 2 * padding
     if kernel > padded:
         raise ValueError(f"kernel size {kernel} is larger than the padded {what} "
                          f"{padded} ({size} + 2*{padding})")
-    if (padded - kernel) % stride:
+    remainder = (padded - kernel) % stride
+    if remainder > padding:
         raise ValueError(f"output size ({size} + 2*{padding} - {kernel}) / {stride} + 1 = "
-                         f"{(padded - kernel) / stride + 1:g} is not an integer: choose a "
+                         f"{(padded - kernel) / stride + 1:g} is not an integer, and the last "
+                         f"{remainder} padded row(s), which no kernel position covers, include "
+                         f"{remainder - padding} row(s) of the {what} itself: choose a "
                          f"padding or stride that tiles the {what}")
     return (padded - kernel) // stride + 1
 
@@ -52,8 +62,8 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1, padding: int = 0) -
     kh, kw : int
         Kernel height and width.
     stride, padding : int
-        As in :class:`~dlfs.layers.Conv2D`; the output size must be an integer
-        (see :func:`conv_output_size`).
+        As in :class:`~dlfs.layers.Conv2D`; the geometry must pass
+        :func:`conv_output_size`.
 
     Returns
     -------
@@ -99,7 +109,11 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int, kw: in
         the padding is cropped.  A view whose memory order is (C, H, W, N).
 
     The adjoint of :func:`im2col` (the chapter on backpropagation through
-    convolution proves it), so it computes the input gradient.
+    convolution proves it), so it computes the input gradient; it is also
+    the *transposed convolution* of the frameworks (``conv_transpose2d``).
+
+    Implements :eq:`eq-conv-grad-x` (with the cropping of the padding).
+    Implements :eq:`eq-conv-transposed` (with ``W^T G`` computed by the caller).
     """
     n, c, h, w = x_shape
     hp, wp = h + 2 * padding, w + 2 * padding

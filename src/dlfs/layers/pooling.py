@@ -2,7 +2,7 @@
 
 Both loop over the ``kh * kw`` offsets inside a window (4 for 2x2 pooling),
 never over samples or pixels: each offset is one strided view of the whole
-batch, ``X[:, :, i::s, j::s]``.
+batch, ``X[:, :, i:i + s*OH:s, j:j + s*OW:s]``.
 """
 from __future__ import annotations
 
@@ -44,7 +44,11 @@ class _Pool2D(Layer, register=False):
 
 
 class MaxPool2D(_Pool2D):
-    """Maximum over each ``kh x kw`` window (stride defaults to the kernel size).
+    """Maximum over each ``kh x kw`` window.
+
+    ``stride`` is one step for both axes and defaults to the window height
+    ``kh`` (so a non-square window needs an explicit stride to tile the input;
+    PyTorch's default is the window size per axis).
 
     The gradient goes to the first maximal entry of each window (row-major
     order), as in PyTorch; every other entry gets zero.
@@ -88,7 +92,7 @@ class MaxPool2D(_Pool2D):
 
 
 class AvgPool2D(_Pool2D):
-    """Mean over each ``kh x kw`` window (stride defaults to the kernel size).
+    """Mean over each ``kh x kw`` window (``stride`` as in :class:`MaxPool2D`).
 
     The gradient of each output is spread equally, ``1 / (kh * kw)`` each,
     over its window.
