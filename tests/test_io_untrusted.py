@@ -70,7 +70,7 @@ def test_parameter_shapes_follow_from_the_configuration_without_building():
     conv = {"in_channels": 3, "out_channels": 8, "kernel_size": [5, 3]}
     assert _expected_shapes("Conv2D", conv) == {"W": (8, 3, 5, 3), "b": (8,)}
     assert _expected_shapes("Conv2D", {**conv, "kernel_size": 3})["W"] == (8, 3, 3, 3)
-    with pytest.raises(ValueError, match="kernel_size must be a positive integer or two"):
+    with pytest.raises(ValueError, match="kernel_size must be > 0, got 0"):
         _expected_shapes("Conv2D", {**conv, "kernel_size": [3, 0]})
     assert _expected_shapes("ReLU", {}) == {}                     # declared: no arrays
 

@@ -338,23 +338,7 @@ def _expected_shapes(kind: str, config: dict) -> dict[str, tuple[int, ...]] | No
     from .layers import LAYERS
 
     shapes = LAYERS[kind].param_shapes(config)
-    if shapes is None and kind == "Conv2D":
-        shapes = _conv2d_param_shapes(config)
     return None if shapes is None else {k: tuple(v) for k, v in shapes.items()}
-
-
-def _conv2d_param_shapes(config: dict) -> dict[str, tuple[int, ...]]:
-    # Transitional: until Conv2D declares param_shapes itself (layers/conv.py), as
-    # Dense and BatchNorm do.  W: (C_out, C_in, kh, kw), as PyTorch.
-    from .layers.base import config_size
-
-    k = config.get("kernel_size")
-    kernel = [k, k] if isinstance(k, int) and not isinstance(k, bool) else k
-    if (not isinstance(kernel, list) or len(kernel) != 2 or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in kernel)):
-        raise ValueError(f"kernel_size must be a positive integer or two, got {_short(k)}")
-    c_out = config_size(config, "out_channels")
-    return {"W": (c_out, config_size(config, "in_channels"), *kernel), "b": (c_out,)}
 
 
 def _check_shapes_before_building(path: Path, arch: dict, arrays: dict[str, np.ndarray]):

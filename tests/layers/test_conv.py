@@ -238,6 +238,8 @@ def test_conv_matches_pytorch_forward_and_backward(c_in, c_out, k, stride, paddi
 def test_input_gradient_is_pytorchs_transposed_convolution(k, stride, padding, h):
     """dX = conv_transpose2d(G, W): the input gradient *is* the transposed convolution; for a
     floored geometry the dropped padding rows come back as PyTorch's output_padding."""
+    torch = import_torch()
+    F = torch.nn.functional
     layer = conv64(3, 4, k, stride, padding, seed=h)
     x = np.random.default_rng(h).standard_normal((2, 3, h, h + stride))
     out = layer.forward(x)
@@ -251,6 +253,8 @@ def test_input_gradient_is_pytorchs_transposed_convolution(k, stride, padding, h
 
 @pytest.mark.parametrize("k,stride,padding,h", [(3, 2, 1, 16), (3, 3, 1, 11), (1, 2, 1, 1)])
 def test_floored_geometries_match_pytorch(k, stride, padding, h):
+    torch = import_torch()
+    F = torch.nn.functional
     layer = conv64(2, 3, k, stride, padding, seed=h)
     x = np.random.default_rng(h).standard_normal((2, 2, h, h + 2))
     out = layer.forward(x)

@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import init as initializers
 from .._checks import check_float_dtype, check_positive
-from .base import Layer
+from .base import Layer, config_size
 from .im2col import col2im, conv_output_size, im2col
 
 
@@ -114,6 +114,12 @@ class Conv2D(Layer):
             return None
         dcols = self.params["W"].reshape(c_out, -1).T @ g      # (C*kh*kw, OH*OW*N)
         return col2im(dcols, self.x_shape, *self.kernel_size, self.stride, self.padding)
+
+    @classmethod
+    def param_shapes(cls, config):
+        kh, kw = _pair(config.get("kernel_size"), "kernel_size")
+        c_out = config_size(config, "out_channels")
+        return {"W": (c_out, config_size(config, "in_channels"), kh, kw), "b": (c_out,)}
 
     def config(self) -> dict:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,

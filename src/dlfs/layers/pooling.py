@@ -33,6 +33,10 @@ class _Pool2D(Layer, register=False):
             for j in range(self.kernel_size[1]):
                 yield i, j, x[:, :, i:i + s * oh:s, j:j + s * ow:s]
 
+    @classmethod
+    def param_shapes(cls, config):
+        return {}                                  # a pool holds no arrays
+
     def config(self) -> dict:
         return {"kernel_size": list(self.kernel_size), "stride": self.stride}
 
