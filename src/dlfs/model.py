@@ -209,7 +209,8 @@ def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,
     He's factor 2 (which makes up for ReLU zeroing half its inputs' variance)
     does not apply, and Xavier keeps the initial logits at about unit variance.
     ``rng`` (default: a generator seeded with 0) draws every initial weight and
-    every Dropout mask, so two calls with equal arguments build equal models.
+    seeds the Dropout layers, so two calls with equal arguments build equal
+    models; inside :func:`dlfs.train.fit` the masks come from ``fit``'s ``seed``.
     """
     from .layers import ACTIVATION_LAYERS, BatchNorm, Dense, Dropout
     from ._checks import check_choice

@@ -20,7 +20,8 @@ class Dropout(Layer):
     p : float in [0, 1)
         Drop probability.
     rng : numpy.random.Generator, optional
-        Source of the masks.
+        Source of the masks; inside :func:`dlfs.train.fit` it is replaced by a
+        generator derived from ``fit``'s ``seed``.
 
     Shapes: X of shape (n_samples, ...) in, the same shape out.
     """
