@@ -134,6 +134,8 @@ def check_batching(n_samples: int, batch_size: int, *, min_batch: int = 1,
         Naming the sizes, when no batch or a too small one would result.
     """
     check_positive(batch_size, "batch_size", integer=True)
+    if drop_last is not None and not isinstance(drop_last, (bool, np.bool_)):
+        raise TypeError(f"drop_last must be True, False or None, got {drop_last!r}")
     need = "" if min_batch < 2 else " (BatchNorm needs at least 2 samples per batch)"
     if n_samples == 0:
         raise ValueError("X has no samples: cannot train on an empty set")
@@ -504,6 +506,20 @@ class Run:
                                    self.divergence_factor, self.reference)
 
 
+def _check_validation(validation, X) -> None:
+    """Refuse a validation set that would fail only after the first epoch's updates."""
+    if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+        raise TypeError("validation must be a pair (X_val, y_val)")
+    X_val, y_val = validation
+    check_array(X_val, "X_val", ndim=X.ndim)
+    if len(X_val) == 0:
+        raise ValueError("the validation set is empty (0 samples)")
+    if len(X_val) != len(y_val):
+        raise ValueError(f"X_val has {len(X_val)} samples but y_val has {len(y_val)}")
+    if isinstance(y_val, np.ndarray) and np.issubdtype(y_val.dtype, np.inexact):
+        check_array(y_val, "y_val")
+
+
 def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, schedule, patience,
            augment, callbacks, seed, progress, drop_last, divergence_factor) -> Run:
     """Check :func:`fit`'s arguments (before any training) and set up its :class:`Run`."""
@@ -522,7 +538,7 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
         if validation is None:
             raise ValueError("early stopping (patience) needs a validation set")
     if validation is not None:
-        check_array(validation[0], "X_val", ndim=X.ndim)
+        _check_validation(validation, X)
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable (X, rng) -> X, got {type(augment).__name__}")
     check_positive(seed, "seed", integer=True, allow_zero=True)

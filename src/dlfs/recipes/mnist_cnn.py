@@ -66,6 +66,9 @@ def mnist_cnn(channels=(16, 32), hidden: int = 128, *, dtype=np.float32,
               rng: np.random.Generator | None = None) -> Sequential:
     """The chapter's CNN for (N, 1, 28, 28) images, producing 10 logits."""
     rng = np.random.default_rng(0) if rng is None else rng
+    if not isinstance(channels, (tuple, list)) or len(channels) != 2:
+        raise ValueError(f"channels must be two positive integers (conv1, conv2), "
+                         f"got {channels!r}")
     c1, c2 = channels
     return Sequential([
         Conv2D(1, c1, 5, dtype=dtype, rng=rng), ReLU(), MaxPool2D(2),
