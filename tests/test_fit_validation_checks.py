@@ -38,6 +38,19 @@ def test_a_bad_validation_set_is_refused_before_training(validation, error, mess
     np.testing.assert_array_equal(m.layers[0].params["W"], before)   # no update happened
 
 
+@pytest.mark.parametrize("which", ["y", "y_val"])
+def test_out_of_range_class_labels_are_refused_before_training(which):
+    X, y = data()
+    bad = y.copy()
+    bad[-1] = 7                                   # the last batch: found only late before
+    m = model()
+    before = m.layers[0].params["W"].copy()
+    kwargs = ({"validation": (X, bad)} if which == "y_val" else {})
+    with pytest.raises(ValueError, match=rf"{which} \(class labels\) must lie in \[0, 2\)"):
+        fit(m, X, bad if which == "y" else y, **kwargs)
+    np.testing.assert_array_equal(m.layers[0].params["W"], before)
+
+
 @pytest.mark.parametrize("value", ["yes", 1, 0.0])
 def test_drop_last_must_be_a_bool_or_none(value):
     X, y = data()

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import NonFiniteError, check_array, check_positive
-from .losses import Loss
+from ._checks import NonFiniteError, check_array, check_labels, check_positive
+from .losses import Loss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import Optimizer
 from .schedules import check_rates
@@ -520,6 +520,20 @@ def _check_validation(validation, X) -> None:
         check_array(y_val, "y_val")
 
 
+def _check_class_labels(model, loss, X, y, validation) -> None:
+    """Integer labels for softmax cross-entropy must name one of the model's outputs:
+    checked up front, so that a bad label late in the set fails before any update."""
+    if not isinstance(loss, SoftmaxCrossEntropy) or not isinstance(model, Sequential):
+        return
+    try:
+        n_classes = model.output_shape(X.shape[1:])[-1]
+    except (ValueError, TypeError):
+        return                          # the first forward pass will name the problem
+    for labels, name in [(y, "y"), (None if validation is None else validation[1], "y_val")]:
+        if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.integer):
+            check_labels(labels, f"{name} (class labels)", n_classes)
+
+
 def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, schedule, patience,
            augment, callbacks, seed, progress, drop_last, divergence_factor) -> Run:
     """Check :func:`fit`'s arguments (before any training) and set up its :class:`Run`."""
@@ -539,6 +553,7 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
             raise ValueError("early stopping (patience) needs a validation set")
     if validation is not None:
         _check_validation(validation, X)
+    _check_class_labels(model, loss, X, y, validation)
     if augment is not None and not callable(augment):
         raise TypeError(f"augment must be callable (X, rng) -> X, got {type(augment).__name__}")
     check_positive(seed, "seed", integer=True, allow_zero=True)
