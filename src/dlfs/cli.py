@@ -70,7 +70,7 @@ def _defaults(recipe) -> dict:
 DEFAULTS = {"mnist": _defaults(mnist.RECIPE), "cats": _defaults(cats.RECIPE)}
 #: Evaluation may hold this many values of one batch at its widest layer (512 MiB float32).
 EVAL_BUDGET = 2**27
-#: Largest --shift: 28-pixel digits shifted further leave the frame altogether.
+#: The largest ``--shift`` in pixels (28-pixel digits shifted further leave the frame).
 MAX_SHIFT = 27
 
 

@@ -141,6 +141,12 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
     one dtype, the size bound of :func:`check_sample_size`), so a file that
     is written also loads.
 
+    The file is written to a temporary name first and renamed, so a crash
+    never leaves a half-written file under the final name (and the next save
+    to the same place removes what a killed save left behind).  A new file
+    gets the usual permissions (``0o666`` minus the umask); an overwritten one
+    keeps its own.
+
     Parameters
     ----------
     model : Sequential
@@ -159,11 +165,6 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
     TypeError
         If ``model`` is not a :class:`~dlfs.model.Sequential`.
 
-    The file is written to a temporary name first and renamed, so a crash
-    never leaves a half-written file under the final name (and the next save
-    to the same place removes what a killed save left behind).  A new file
-    gets the usual permissions (``0o666`` minus the umask); an overwritten one
-    keeps its own.
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"save_model saves a Sequential model, got {type(model).__name__}; "

@@ -171,7 +171,7 @@ class Adam(Optimizer):
         v \leftarrow \beta_2 v + (1-\beta_2) g^2, \\
         w &\leftarrow w - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}
 
-    ``t`` counts calls to :meth:`step` over the optimiser's whole life (not per
+    ``t`` counts calls to ``step`` over the optimiser's whole life (not per
     epoch), so the bias correction fades out once and for all; it starts
     again at 0 for another model's parameters.
 

@@ -244,8 +244,8 @@ def flip_horizontal(images, *, layout: str | None = None):
     ----------
     images : ndarray of shape (n, H, W), (n, H, W, C) or (n, C, H, W)
         Any dtype (raw uint8 pixels or floats).
-    layout : {"NHW", "NHWC", "NCHW"}, optional
-        Which axis is the width.  By default 3-D batches are NHW, and 4-D
+    layout : str, optional
+        ``"NHW"``, ``"NHWC"`` or ``"NCHW"``: which axis is the width.  By default 3-D batches are NHW, and 4-D
         batches are NHWC when the last axis has 1 or 3 channels (pictures as
         loaded, e.g. the cats' (n, 64, 64, 3)) and NCHW when axis 1 has (the
         layout convolutions take); any other 4-D batch must say which.
