@@ -78,9 +78,10 @@ class RemoteFile:
         Size in bytes of that same content.
     urls : tuple of str
         Download URLs, tried in order.
-    n_samples : int, optional
+    n_samples : int
         Number of samples (pictures or labels) the file holds, so that
-        options can be checked against a dataset before it is loaded.
+        options can be checked against a dataset before it is loaded (None
+        where the manifest does not say).
     """
 
     name: str
