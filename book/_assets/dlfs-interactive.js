@@ -588,12 +588,16 @@
       return {error: "kernel size " + kernel + " is larger than the padded " + what + " " + padded +
               " (" + size + " + 2*" + padding + ")"};
     }
-    if ((padded - kernel) % stride) {
+    // A remainder is accepted (and dropped, as PyTorch does) only if it is all padding.
+    var remainder = (padded - kernel) % stride;
+    if (remainder > padding) {
       var g = (padded - kernel) / stride + 1;
       return {error: "output size (" + size + " + 2*" + padding + " - " + kernel + ") / " + stride + " + 1 = " +
-              Number(g.toPrecision(6)) + " is not an integer: choose a padding or stride that tiles the " + what};
+              Number(g.toPrecision(6)) + " is not an integer, and the last " + remainder +
+              " padded row(s), which no kernel position covers, include " + (remainder - padding) +
+              " row(s) of the " + what + " itself: choose a padding or stride that tiles the " + what};
     }
-    return {out: (padded - kernel) / stride + 1};
+    return {out: Math.floor((padded - kernel) / stride) + 1};
   }
   function convExample(n, k) {
     var X = [], K = [];

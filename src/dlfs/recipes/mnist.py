@@ -173,9 +173,11 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
           loss=None) -> Result:
     """Train the recipe's model and measure it on the test set.
 
-    One call of :func:`~dlfs.train.fit`: the learning rate :eq:`eq-mnist-lr`
-    is its schedule, the shifts :eq:`eq-mnist-shift` its augmentation (fresh
-    every epoch), and with ``patience`` early stopping restores the best epoch.
+    One call of :func:`~dlfs.train.fit`, with the learning-rate schedule as its
+    schedule, the random shifts as its augmentation (fresh every epoch) and,
+    with ``patience``, early stopping that restores the best epoch.
+
+    Implements :eq:`eq-mnist-lr` and :eq:`eq-mnist-shift`.
 
     Parameters
     ----------
