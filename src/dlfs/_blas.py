@@ -51,3 +51,12 @@ def current_blas_threads() -> int | None:
            and "numpy" in pool["filepath"]]
     counts = [pool["num_threads"] for pool in (own or pools)]
     return max(counts) if counts else None
+
+
+def blas_info() -> list[dict]:
+    """The BLAS libraries loaded in this process, as threadpoolctl reports them:
+    name (``internal_api``: openblas, mkl, blis...), version, threads, file name."""
+    return [{"library": pool.get("internal_api"), "version": pool.get("version"),
+             "threads": pool.get("num_threads"),
+             "file": os.path.basename(pool.get("filepath", ""))}
+            for pool in threadpool_info() if pool["user_api"] == "blas"]
