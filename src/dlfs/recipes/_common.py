@@ -101,7 +101,7 @@ class Result:
     """What a recipe's ``train`` returns: the model, its history and the headline numbers.
 
     ``train_seconds`` counts the epochs (with augmentation and validation),
-    not the data loading or the final test; ``input_shape`` is the shape of
+    not the data loading; ``input_shape`` is the shape of
     one input sample of ``model`` (what :func:`dlfs.io.save_model` records).
     """
 
@@ -110,12 +110,14 @@ class Result:
     recipe: Recipe
     seed: int
     train_seconds: float
-    test_loss: float
-    test_accuracy: float
     input_shape: tuple[int, ...]
     #: Whether the model has the parameters of the best validation epoch (else the last).
     restored_best: bool = False
     extra: dict = field(default_factory=dict)
+    #: Filled only by the recipe's ``final_test``, the one reader of the test set
+    #: (None until then: ``train`` never looks at test data).
+    test_loss: float | None = None
+    test_accuracy: float | None = None
 
     @property
     def best_epoch(self) -> int | None:
@@ -251,9 +253,9 @@ def cached(train, recipe: Recipe, data, *, seed: int = 0,
         try:
             info = json.loads(meta.read_text())
             return Result(load_model(params), History(**info["history"]), recipe, seed,
-                          info["train_seconds"], info["test_loss"], info["test_accuracy"],
-                          tuple(info["input_shape"]), info["restored_best"],
-                          info["extra"]), True
+                          info["train_seconds"], tuple(info["input_shape"]),
+                          info["restored_best"], info["extra"],
+                          test_loss=info["test_loss"], test_accuracy=info["test_accuracy"]), True
         except (OSError, ValueError, KeyError, TypeError):   # damaged: train again
             pass
     result = train(recipe, data, seed=seed)

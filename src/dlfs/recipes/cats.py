@@ -300,9 +300,10 @@ def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
     test_loss = loss.forward(logits, y_test.reshape(-1, 1).astype(logits.dtype))
     test_acc = float(np.mean(loss.predict_labels(logits) == (y_test == 1)))
     train_acc = accuracy(model, x_train, y_train, recipe.pool)
-    return Result(model, history, recipe, seed, seconds, float(test_loss), test_acc,
+    return Result(model, history, recipe, seed, seconds,
                   input_shape=(n_features(recipe.pool),),
-                  extra={"train_accuracy": train_acc})
+                  extra={"train_accuracy": train_acc}, test_loss=float(test_loss),
+                  test_accuracy=test_acc)
 
 
 def n_features(pool: int) -> int:

@@ -218,8 +218,9 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
                   drop_last=recipe.drop_last)
     seconds = time.perf_counter() - start
     test_loss, test_acc = evaluate(model, loss, data.X_test, data.y_test)
-    return Result(model, history, recipe, seed, seconds, test_loss, float(test_acc),
-                  input_shape=(n_inputs,), restored_best=recipe.patience is not None)
+    return Result(model, history, recipe, seed, seconds, input_shape=(n_inputs,),
+                  restored_best=recipe.patience is not None, test_loss=test_loss,
+                  test_accuracy=float(test_acc))
 
 
 def trained(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int = 0,

@@ -119,5 +119,5 @@ def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
                   seed=seed, progress=progress)
     train_seconds = time.perf_counter() - start
     test_loss, test_acc = evaluate(model, loss, X_test, y_test, batch_size=1000)
-    return Result(model, history, recipe, seed, train_seconds, test_loss, float(test_acc),
-                  input_shape=(1, 28, 28), restored_best=True)
+    return Result(model, history, recipe, seed, train_seconds, input_shape=(1, 28, 28),
+                  restored_best=True, test_loss=test_loss, test_accuracy=float(test_acc))
