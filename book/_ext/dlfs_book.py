@@ -405,6 +405,15 @@ def _footer(app: Sphinx, pagename, templatename, context, doctree) -> None:
         "</p>")
 
 
+def _aria_roles(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """The bibliography's entries are the items of its list (role="list"): docutils
+    marks them with the deprecated role "doc-biblioentry", which leaves the list
+    without items for assistive technology (axe: aria-required-children)."""
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
 # --------------------------------------------------------------------------
 # 8. figures in dark mode
 # --------------------------------------------------------------------------
@@ -506,6 +515,7 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _pdf_button, priority=600)   # after the theme's (501)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _footer, priority=900)
+    app.connect("html-page-context", _aria_roles, priority=900)
     app.connect("builder-inited", _latex_numbering, priority=900)  # after jupyterbook-latex
     app.connect("doctree-resolved", _drop_html_only)
     app.connect("doctree-resolved", _figure_classes)
