@@ -144,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(subparser=train)
     train.add_argument("dataset", choices=sorted(DEFAULTS))
     train.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
-                       help="cnn: a convolutional network of Part 3 (mnist: dlfs.recipes.mnist_cnn, "
-                            "cats: dlfs.recipes.cats_cnn)")
+                       help="cnn: a convolutional network of Part 3 (mnist: "
+                            "dlfs.recipes.mnist_cnn, cats: dlfs.recipes.cats_cnn)")
     m, c, n = mnist.RECIPE, cats.RECIPE, mnist_cnn.RECIPE
     train.add_argument("--hidden", type=_hidden_sizes, metavar="SIZES",
                        help=f"hidden layer sizes, comma-separated [mnist "

@@ -366,6 +366,6 @@ if __name__ == "__main__":
 
 
 __all__ = ["BASE", "CANDIDATES", "PROTOCOL", "RECIPE", "RECIPE_NAME", "SEARCH_SEEDS",
-           "CatsCnnConfig", "accuracy", "augmenter", "build_model", "config_of", "cv_accuracy", "features",
-           "final_runs", "final_test", "load_data", "pooled_test_set", "predict_proba",
-           "run_search", "stratified_folds", "train", "train_model"]
+           "CatsCnnConfig", "accuracy", "augmenter", "build_model", "config_of", "cv_accuracy",
+           "features", "final_runs", "final_test", "load_data", "pooled_test_set",
+           "predict_proba", "run_search", "stratified_folds", "train", "train_model"]
