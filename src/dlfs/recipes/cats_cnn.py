@@ -219,23 +219,33 @@ def stratified_folds(labels: np.ndarray, k: int = 5, *, seed: int = 0) -> np.nda
     return fold
 
 
-def cv_accuracy(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *,
-                seed: int = 0, k: int = 5) -> float:
-    """Stratified ``k``-fold cross-validation accuracy of ``config`` for one seed.
+def cv_predictions(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *,
+                   seed: int = 0, k: int = 5) -> np.ndarray:
+    """Probability of "cat" for every training picture, predicted while held out.
 
-    :func:`stratified_folds` with ``seed`` partitions the training pictures;
-    for each fold a model is trained (with ``seed``) on the other folds and
-    predicts the fold.  Returns the share of all pictures predicted correctly
-    while held out.  Only the pictures passed in (the training set) are used.
+    :func:`stratified_folds` with ``seed`` partitions the pictures; for each
+    fold a model is trained (with ``seed``) on the other folds and predicts
+    the fold.  Only the pictures passed in (the training set) are used.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
     """
     fold = stratified_folds(labels, k, seed=seed)
-    correct = 0
+    p = np.empty(len(labels))
     for f in range(k):
         held = fold == f
         model, _ = train_model(config, images[~held], labels[~held], seed=seed)
-        correct += int(np.sum((predict_proba(model, images[held], config.pool) > 0.5)
-                              == (labels[held] == 1)))
-    return correct / len(labels)
+        p[held] = predict_proba(model, images[held], config.pool)
+    return p
+
+
+def cv_accuracy(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *,
+                seed: int = 0, k: int = 5) -> float:
+    """Stratified ``k``-fold cross-validation accuracy of ``config`` for one seed: the
+    share of the pictures that :func:`cv_predictions` classifies correctly."""
+    p = cv_predictions(config, images, labels, seed=seed, k=k)
+    return float(np.mean((p > 0.5) == (labels == 1)))
 
 
 #: The starting point of the search: three conv blocks on 32x32 pictures, flips.
@@ -367,5 +377,6 @@ if __name__ == "__main__":
 
 __all__ = ["BASE", "CANDIDATES", "PROTOCOL", "RECIPE", "RECIPE_NAME", "SEARCH_SEEDS",
            "CatsCnnConfig", "accuracy", "augmenter", "build_model", "config_of", "cv_accuracy",
+           "cv_predictions",
            "features", "final_runs", "final_test", "load_data", "pooled_test_set",
            "predict_proba", "run_search", "stratified_folds", "train", "train_model"]
