@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._checks import check_choice, check_positive
+from ._docs import implements
 
 ParamTriples = Iterable[tuple[str, np.ndarray, np.ndarray]]
 
@@ -48,16 +49,15 @@ class Optimizer:
         self._bound: dict[str, np.ndarray] = {}     # name -> the array its state is for
 
     def step(self, params: ParamTriples) -> None:
-        r"""Update every parameter in place from its gradient.
+        """Update every parameter in place from its gradient.
 
-        With ``weight_decay`` :math:`\lambda`, weight matrices get the L2
-        gradient :math:`\lambda w` added first.
-
-        Implements :eq:`eq-reg-l2`.
+        With ``weight_decay`` λ, weight matrices get the L2 gradient λw
+        added first.
         """
         for name, param, grad in self._begin_step(params):
             if self.weight_decay and param.ndim >= 2:
-                grad = grad + self.weight_decay * param    # a copy: never alter grads
+                # a new array: the layer's gradient stays as it is
+                grad = grad + self.weight_decay * param
             self.update(name, param, grad)
 
     def update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
@@ -210,7 +210,7 @@ class SGD(Optimizer):
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
         (scratch,) = self._slots(name, param, "scratch")
-        np.multiply(grad, self.lr, out=scratch)     # in place: no new array per step
+        np.multiply(grad, self.lr, out=scratch)   # in place: no new array
         param -= scratch
 
 
@@ -271,7 +271,7 @@ class RMSProp(Optimizer):
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - self.rho
         s += scratch
-        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        np.sqrt(s, out=scratch)           # scratch = lr g / (sqrt(s) + eps)
         scratch += self.eps
         np.divide(grad, scratch, out=scratch)
         scratch *= self.lr
@@ -318,10 +318,11 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - b2
         v += scratch
-        # Fold both bias corrections into the step size and epsilon: two scalars.
-        step_size = float(self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t))
+        # Fold both bias corrections into the step size and epsilon.
+        step_size = float(self.lr * np.sqrt(1 - b2 ** self.t)
+                          / (1 - b1 ** self.t))
         eps_hat = float(self.eps * np.sqrt(1 - b2 ** self.t))
-        np.sqrt(v, out=scratch)                     # w -= step m / (sqrt(v) + eps_hat)
+        np.sqrt(v, out=scratch)     # w -= step m / (sqrt(v) + eps_hat)
         scratch += eps_hat
         np.divide(m, scratch, out=scratch)
         scratch *= step_size
@@ -433,7 +434,7 @@ class AdaGrad(Optimizer):
         s, scratch = self._slots(name, param, "sum_sq", "scratch")
         np.multiply(grad, grad, out=scratch)        # s += g^2
         s += scratch
-        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        np.sqrt(s, out=scratch)           # scratch = lr g / (sqrt(s) + eps)
         scratch += self.eps
         np.divide(grad, scratch, out=scratch)
         scratch *= self.lr
@@ -442,36 +443,38 @@ class AdaGrad(Optimizer):
 
 
 def clip_grad_norm(params: ParamTriples, max_norm: float) -> float:
-    r"""Rescale all gradients together so that their joint norm is at most ``max_norm``.
+    """Rescale all gradients together so that their joint norm is at most c.
 
-    With :math:`\lVert g\rVert` the Euclidean norm of all gradients stacked
-    into one vector, every gradient is multiplied by
-    :math:`\min\bigl(1, c / \lVert g\rVert\bigr)`: the direction of the step
-    is kept, only its length is capped.  Call it between ``model.backward``
-    and ``optimizer.step``.
-
-    Implements :eq:`eq-opt-clip`.
+    With |g| the Euclidean norm of all gradients stacked into one vector,
+    every gradient is multiplied by min(1, c / |g|): the direction of the
+    step is kept, only its length is capped.  Call it between
+    ``model.backward`` and ``optimizer.step``.
 
     Parameters
     ----------
     params : iterable of ``(name, param, grad)``
-        As yielded by ``model.parameters()``; the ``grad`` arrays (any shapes)
-        are scaled in place.
+        As yielded by ``model.parameters()``; the ``grad`` arrays (any
+        shapes) are scaled in place.
     max_norm : float
-        The cap :math:`c > 0`.
+        The cap c > 0.
 
     Returns
     -------
     float
-        The norm :math:`\lVert g\rVert` *before* clipping (useful to log).
+        The norm |g| *before* clipping (useful to log).
     """
     max_norm = float(check_positive(max_norm, "max_norm"))
     grads = [grad for _, _, grad in params]
     total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
     if not np.isfinite(total):
-        raise FloatingPointError(f"gradient norm is {total}: cannot clip a non-finite gradient")
+        raise FloatingPointError(f"gradient norm is {total}: cannot clip a "
+                                 "non-finite gradient")
     if total > max_norm:
         scale = max_norm / total
         for g in grads:
             g *= g.dtype.type(scale)
     return total
+
+
+implements(Optimizer.step, "eq-reg-l2")
+implements(clip_grad_norm, "eq-opt-clip")
