@@ -71,7 +71,7 @@ def normal(shape, rng, dtype=np.float32, std=0.01):
 
 
 def xavier_normal(shape, rng, dtype=np.float32):
-    """Normal, mean 0, variance 2 / (n_in + n_out); ``shape`` 2-D or a kernel."""
+    """Normal, mean 0, variance 2/(n_in + n_out); ``shape`` 2-D or a kernel."""
     fan_in, fan_out = fan_in_fan_out(shape)
     std = np.sqrt(2.0 / (fan_in + fan_out))
     return (std * rng.standard_normal(shape)).astype(dtype)
@@ -94,7 +94,7 @@ implements(xavier_uniform, "eq-init-xavier")
 
 
 def he(shape, rng, dtype=np.float32):
-    """Normal, mean 0, variance 2 / n_in; ``shape`` 2-D or a kernel."""
+    """Normal, mean 0, variance 2/n_in; ``shape`` 2-D or a kernel."""
     fan_in, _ = fan_in_fan_out(shape)
     return (np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)).astype(dtype)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import NonFiniteError, check_array, check_labels, check_positive
+from ._docs import implements
 from .losses import Loss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import Optimizer
@@ -209,8 +210,8 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
         divergence_factor: float | None = 1e3, resume=None) -> History:
     """Train ``model`` with mini-batch gradient descent; return its History.
 
-    :func:`fit` runs the epochs, :func:`fit_epoch` one pass over the data,
-    :func:`step` one mini-batch step :eq:`eq-tl-sgd`.
+    ``fit`` runs the epochs, ``fit_epoch`` one pass over the data, ``step``
+    one mini-batch step.
 
     Parameters
     ----------
@@ -321,10 +322,7 @@ def fit_epoch(run: Run) -> None:
 
 
 def step(run: Run, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, float]:
-    """One mini-batch step; returns the network's output and the batch loss.
-
-    Implements :eq:`eq-tl-sgd`.
-    """
+    """One mini-batch step; returns the network's output and the batch loss."""
     try:
         out = run.model.forward(Xb, training=True)
         batch_loss = run.loss.forward(out, yb)
@@ -338,6 +336,9 @@ def step(run: Run, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, float]:
     run.optimizer.step(run.model.parameters())
     run.steps += 1
     return out, batch_loss
+
+
+implements(step, "eq-tl-sgd")
 
 
 class Callback:
