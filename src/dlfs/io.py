@@ -687,7 +687,7 @@ def load_checkpoint(path: str | os.PathLike, model: Sequential,
 
     ``model`` and ``optimizer`` are built by the code that started the run
     (their initial values do not matter): the file's layers must have the
-    model's types, configurations and shapes (as for :func:`load_params`),
+    model's types, configurations and shapes (as for ``load_params``),
     and its optimiser the type and hyperparameters of ``optimizer``.  The
     optimiser's state, learning rate and step count are then the file's,
     bound to the model's parameter arrays.  Continue with

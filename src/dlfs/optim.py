@@ -111,8 +111,8 @@ class Optimizer:
         """Everything the next steps depend on, as plain data (copies).
 
         ``{"type": class name, "lr": float, "t": steps taken, "config":
-        :meth:`config`, "slots": {parameter name: {slot: array}}}``: the
-        state a checkpoint must store to resume training exactly.
+        config(), "slots": {parameter name: {slot: array}}}``: the state a
+        checkpoint must store to resume training exactly.
         """
         slots = {name: {s: entry[s].copy() for s in self.SLOTS}
                  for name, entry in self.state.items() if self.SLOTS}
