@@ -107,7 +107,7 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *,
         mode).
     atol : float
         Gradients whose norms are both below ``atol`` count as equal (error
-        0); see :func:`relative_error`.
+        0); see ``relative_error``.
 
     Returns
     -------
@@ -199,7 +199,7 @@ def kink_margin(model: Sequential, x: np.ndarray, *,
     x : ndarray of shape (n_samples, ...)
         The input of the check.
     training : bool
-        Mode of the forward pass (as in :func:`gradcheck`).
+        Mode of the forward pass (as in ``gradcheck``).
 
     Returns
     -------

@@ -83,7 +83,7 @@ implements(xavier_normal, "eq-init-xavier")
 def xavier_uniform(shape, rng, dtype=np.float32):
     """Uniform on (-a, a), a = sqrt(6 / (n_in + n_out)).
 
-    ``shape`` 2-D or a kernel.  The same variance as :func:`xavier_normal`.
+    ``shape`` 2-D or a kernel.  The same variance as ``xavier_normal``.
     """
     fan_in, fan_out = fan_in_fan_out(shape)
     limit = np.sqrt(6.0 / (fan_in + fan_out))

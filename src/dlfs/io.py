@@ -157,9 +157,9 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
                input_shape: tuple[int, ...] | None = None) -> Path:
     """Write the model's parameters, buffers and architecture to ``path``.
 
-    Everything :func:`load_model` checks is checked first (the input shape
-    fits the layers, at most :data:`MAX_LAYERS` layers, finite float arrays
-    of one dtype, the size bound of :func:`check_sample_size`), so a file
+    Everything ``load_model`` checks is checked first (the input shape
+    fits the layers, at most ``MAX_LAYERS`` layers, finite float arrays
+    of one dtype, the size bound of ``check_sample_size``), so a file
     that is written also loads.
 
     The file is written to a temporary name first and renamed, so a crash
@@ -181,10 +181,10 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
     Raises
     ------
     ValueError
-        For a path :func:`check_save_path` refuses, or a model the file
+        For a path ``check_save_path`` refuses, or a model the file
         could not be loaded as; nothing is written.
     TypeError
-        If ``model`` is not a :class:`~dlfs.model.Sequential`.
+        If ``model`` is not a ``Sequential``.
 
     """
     path, record, arrays = _prepare(model, path, input_shape, FORMAT)

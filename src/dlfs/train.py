@@ -226,16 +226,16 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
     validation : (X_val, y_val), optional
         Evaluated after every epoch in inference mode.
     schedule : callable epoch -> learning rate, optional
-        See :mod:`dlfs.schedules`; adds a :class:`LearningRateSchedule`.
+        See ``dlfs.schedules``; adds a ``LearningRateSchedule``.
     patience : int, optional
         Early stopping: stop when the validation loss has not improved for
         ``patience`` epochs and restore the best epoch's parameters; adds an
-        :class:`EarlyStopping`.
+        ``EarlyStopping``.
     augment : callable (X, rng) -> X, optional
         Called at the start of every epoch with the training inputs and a
         generator seeded from ``seed``; the epoch trains on what it returns
         (the same number of samples, in the same order).
-    callbacks : sequence of :class:`Callback`
+    callbacks : sequence of ``Callback``
         Called at the start and end of training and of every epoch.
     seed : int
         Decides every random choice of the run: the shuffling, the
@@ -244,23 +244,23 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
         generator derived from ``seed``).  The same seed, initial parameters,
         data and arguments give bit-identical training at the same number of
         BLAS threads (a different number may round matrix products differently;
-        see :mod:`dlfs._blas`).
+        see ``dlfs._blas``).
     progress : bool, optional
         Show a tqdm progress bar; default: only when stderr is a terminal.
     drop_last : bool, optional
         Leave out the incomplete last mini-batch of each epoch.  The default,
         None, drops it only when the model cannot train on it: a single sample
-        with BatchNorm.  See :func:`check_batching`.
+        with BatchNorm.  See ``check_batching``.
     divergence_factor : float, optional
-        Stop with :class:`TrainingDiverged` when a batch loss exceeds this
+        Stop with ``TrainingDiverged`` when a batch loss exceeds this
         many times the larger of the first batch's loss and the loss of an
         all-zero output (``ln 10`` for ten classes), so a run that starts from
         a tiny loss (continued training, fine-tuning) is not stopped by one
         hard batch; None turns the check off.  A non-finite loss or parameter
         always stops training.
     resume : dlfs.io.Checkpoint, optional
-        Continue the run a :class:`SaveCheckpoint` saved, after loading it
-        with :func:`dlfs.io.load_checkpoint`: from its epoch on, with its
+        Continue the run a ``SaveCheckpoint`` saved, after loading it
+        with ``dlfs.io.load_checkpoint``: from its epoch on, with its
         history and generators, so that the result is the uninterrupted
         run's, bit for bit.  ``epochs`` counts from the run's start.
 

@@ -68,8 +68,8 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int = 1,
     kh, kw : int
         Kernel height and width.
     stride, padding : int
-        As in :class:`~dlfs.layers.Conv2D`; the geometry must pass
-        :func:`conv_output_size`.
+        As in ``Conv2D``; the geometry must pass
+        ``conv_output_size``.
 
     Returns
     -------
@@ -102,9 +102,9 @@ implements(im2col, "eq-conv-im2col")
 
 def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int,
            kw: int, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """Adjoint of :func:`im2col`: add each column back onto its input patch.
+    """Adjoint of ``im2col``: add each column back onto its input patch.
 
-    The adjoint of :func:`im2col` (the chapter on backpropagation through
+    The adjoint of ``im2col`` (the chapter on backpropagation through
     convolution proves it), so it computes the input gradient, the padding
     cropped; with ``cols = W^T G`` computed by the caller, it is also the
     *transposed convolution* of the frameworks (``conv_transpose2d``).
@@ -113,7 +113,7 @@ def col2im(cols: np.ndarray, x_shape: tuple[int, int, int, int], kh: int,
     ----------
     cols : ndarray of shape (C * kh * kw, OH * OW * N)
     x_shape : tuple (N, C, H, W)
-        Shape of the (unpadded) input that :func:`im2col` received.
+        Shape of the (unpadded) input that ``im2col`` received.
 
     Returns
     -------
