@@ -355,3 +355,15 @@ def test_fit_refuses_a_checkpoint_without_generators_or_of_another_type(tmp_path
         train(model, opt, data, resume=ck)
     with pytest.raises(TypeError, match="resume must be a dlfs.io.Checkpoint"):
         train(model, opt, data, resume=str(path))
+
+
+def test_fit_refuses_a_history_with_fields_history_has_not(tmp_path, data):
+    from dlfs.io import Checkpoint
+
+    path = tmp_path / "ck.npz"
+    train(build(), Adam(0.01), data, epochs=1, callbacks=[SaveCheckpoint(path)])
+    model, opt = build(), Adam(0.01)
+    ck = load_checkpoint(path, model, opt)
+    odd = Checkpoint(ck.epoch, {**ck.history, "bogus": [1.0]}, ck.seed, ck.generators)
+    with pytest.raises(ValueError, match=r"fields \['bogus'\] that History has not"):
+        train(model, opt, data, resume=odd)
