@@ -19,6 +19,7 @@ import numpy as np
 
 from ._checks import NonFiniteError, check_array, check_labels, check_positive
 from ._docs import implements
+from .io import Checkpoint, check_save_path, save_checkpoint
 from .losses import Loss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import Optimizer
@@ -433,14 +434,10 @@ class SaveCheckpoint(Callback):
     """
 
     def __init__(self, path, every: int = 1) -> None:
-        from .io import check_save_path
-
         self.path = check_save_path(path)
         self.every = check_positive(every, "every", integer=True)
 
     def on_epoch_end(self, run: Run) -> None:
-        from .io import save_checkpoint
-
         done = run.epoch + 1
         if done % self.every == 0 or done == run.epochs or run.stop:
             save_checkpoint(self.path, run.model, run.optimizer, epoch=done,
@@ -641,8 +638,6 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
 
 def _check_resume(resume, epochs, seed, patience, callbacks, model) -> None:
     """Refuse a checkpoint that fit cannot continue exactly, before any training."""
-    from .io import Checkpoint
-
     if not isinstance(resume, Checkpoint):
         raise TypeError(f"resume must be a dlfs.io.Checkpoint (from load_checkpoint), "
                         f"got {type(resume).__name__}")
