@@ -209,7 +209,7 @@ def _recipe_from_options(args):
     """The recipe module and ``RECIPE`` with the options given; exit 2 for any that do not fit."""
     module = RECIPES.get((args.dataset, args.model))
     if module is None:
-        args.subparser.error(f"--model {args.model} is for mnist only")
+        args.subparser.error(f"there is no --model {args.model} recipe for {args.dataset}")
     recipe, changes = module.RECIPE, {}
     fields = recipe.as_dict()
     for field, option in FIELDS.items():
