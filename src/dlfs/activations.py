@@ -18,7 +18,7 @@ from ._docs import implements
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function σ(z) = 1 / (1 + exp(-z)), without overflow.
 
-    Written as exp(min(z, 0)) / (1 + exp(-|z|)): for z >= 0 that is
+    Written as exp(min(z, 0)) / (1 + exp(-abs(z))): for z >= 0 that is
     1 / (1 + exp(-z)), for z < 0 it is the equal exp(z) / (1 + exp(z)).
     Every exponent is <= 0, so nothing overflows, and tiny probabilities
     keep their full relative precision.  (Two exponentials are cheaper than

@@ -24,7 +24,7 @@ from .model import Sequential
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray,
                    atol: float = 0.0) -> float:
-    """|analytic - numeric| / max(|analytic|, |numeric|), Euclidean norms.
+    """‖analytic - numeric‖ / max(‖analytic‖, ‖numeric‖), Euclidean norms.
 
     Returns 0 when both norms are at most ``atol``: the gradient is then
     zero to within the finite-difference noise (for example the bias of a
@@ -182,7 +182,7 @@ def _check_layers(obj, x, target, loss, h, atol, training, seed, rngs,
 
 def kink_margin(model: Sequential, x: np.ndarray, *,
                 training: bool = True) -> float:
-    """Smallest |z| over every input entry of a ReLU or LeakyReLU layer.
+    """Smallest abs(z) over every input entry of a ReLU or LeakyReLU layer.
 
     ReLU and LeakyReLU have a kink at z = 0.  A centred difference
     with step ``h`` straddles the kink when a perturbation moves a

@@ -83,7 +83,7 @@ class Sequential:
         return tuple(input_shape)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Output of the last layer for x of shape (n_samples, *input_shape)."""
+        """Output of the last layer for x of shape ``(n_samples, *input_shape)``."""
         if (self.input_shape is not None and isinstance(x, np.ndarray)
                 and x.shape[1:] != self.input_shape):
             raise ValueError(f"the model takes samples of shape "

@@ -445,8 +445,8 @@ class AdaGrad(Optimizer):
 def clip_grad_norm(params: ParamTriples, max_norm: float) -> float:
     """Rescale all gradients together so that their joint norm is at most c.
 
-    With |g| the Euclidean norm of all gradients stacked into one vector,
-    every gradient is multiplied by min(1, c / |g|): the direction of the
+    With ‖g‖ the Euclidean norm of all gradients stacked into one vector,
+    every gradient is multiplied by min(1, c / ‖g‖): the direction of the
     step is kept, only its length is capped.  Call it between
     ``model.backward`` and ``optimizer.step``.
 
@@ -461,7 +461,7 @@ def clip_grad_norm(params: ParamTriples, max_norm: float) -> float:
     Returns
     -------
     float
-        The norm |g| *before* clipping (useful to log).
+        The norm ‖g‖ before clipping (useful to log).
     """
     max_norm = float(check_positive(max_norm, "max_norm"))
     grads = [grad for _, _, grad in params]
