@@ -299,7 +299,7 @@ def cross_check(model: Sequential, X: np.ndarray, y: np.ndarray, loss: float,
 def time_conv(batch: int, c_in: int, size: int, c_out: int, k: int, *, repeats: int = 7,
               seed: int = 0, input_grad: bool = True) -> dict:
     """Median seconds of one Conv2D forward+backward (float32) in dlfs and in PyTorch
-    (``bench/conv.py``; :mod:`dlfs.frameworks.speed` adds TensorFlow and the spread)."""
+    (``bench/conv.py``; ``dlfs.frameworks.speed`` adds TensorFlow and the spread)."""
     from .frameworks.speed import time_conv as timed
 
     ours = timed("dlfs", batch, c_in, size, c_out, k, input_grad, repeats=repeats, seed=seed)

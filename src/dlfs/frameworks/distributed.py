@@ -215,6 +215,27 @@ def run(framework: str, *, world: int = 2, n_train: int = 2048, epochs: int = 2,
             else 0.0}
 
 
+def sentence(dp: dict) -> str:
+    """What the timings of the data-parallel runs show, in words: ``dp`` maps
+    (framework, processes, threads) to :func:`run`'s result for (1, 1), (1, 2), (2, 1)."""
+    parts = []
+    for fw, name in (("torch", "PyTorch"), ("tf", "TensorFlow")):
+        one, threads2, procs2 = (dp[(fw, 1, 1)]["seconds_per_epoch"],
+                                 dp[(fw, 1, 2)]["seconds_per_epoch"],
+                                 dp[(fw, 2, 1)]["seconds_per_epoch"])
+        if procs2 < threads2:
+            how = "faster than"
+        elif procs2 <= 1.1 * threads2:
+            how = "about as fast as"
+        else:
+            how = "slower than"
+        parts.append(f"with {name}, one epoch took {procs2:.2f} s on two processes of one "
+                     f"thread, {one:.2f} s on one process with one thread and {threads2:.2f} s "
+                     f"on one process with two threads, so two processes were {how} two "
+                     f"threads")
+    return "In this build, " + "; ".join(parts) + "."
+
+
 def _main(argv: list[str]) -> None:
     framework, rank, world, where, outdir, n_train, epochs, seed = argv
     args = (int(rank), int(world))

@@ -17,9 +17,11 @@ needs (no model code, no ``dlfs`` model), with a timeout.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +42,10 @@ def export_torch(tmodel, outdir: Path) -> dict:
     batch = torch.export.Dim("batch", min=1, max=4096)
     program = torch.export.export(tmodel, example, dynamic_shapes=({0: batch},))
     torch.export.save(program, outdir / FILES["torch.export"])
-    with _quiet():
+    with _quiet(), warnings.catch_warnings():
+        # the exporter trips over deprecations inside PyTorch itself (FutureWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(tmodel, example, outdir / FILES["onnx"], dynamo=True,
                           input_names=["images"], output_names=["logits"],
                           dynamic_shapes=({0: batch},), verbose=False)
@@ -53,7 +58,8 @@ def export_keras(kmodel, outdir: Path) -> dict:
     import tensorflow as tf
 
     saved = outdir / FILES["savedmodel"]
-    with _quiet():
+    with _quiet(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)    # TensorFlow's own internals
         kmodel.export(str(saved), format="tf_saved_model", verbose=False)
         flat = tf.lite.TFLiteConverter.from_saved_model(str(saved)).convert()
     (outdir / FILES["tflite"]).write_bytes(flat)
@@ -61,9 +67,13 @@ def export_keras(kmodel, outdir: Path) -> dict:
 
 
 class _quiet:
-    """Silence the converters' chatter on file descriptors 1 and 2 (C++ logging)."""
+    """Silence the converters' chatter: on file descriptors 1 and 2 (C++ logging), and
+    the warnings of the ``torch.onnx`` logger (optional torchvision operators)."""
 
     def __enter__(self):
+        self.logger = logging.getLogger("torch.onnx")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.ERROR)
         sys.stdout.flush()
         sys.stderr.flush()
         self.saved = [os.dup(1), os.dup(2)]
@@ -78,6 +88,7 @@ class _quiet:
         for fd, saved in zip((1, 2), self.saved):
             os.dup2(saved, fd)
             os.close(saved)
+        self.logger.setLevel(self.level)
 
 
 def size_bytes(path: Path) -> int:
@@ -210,6 +221,65 @@ def round_trips(tmodel, kmodel, x: np.ndarray, outdir: Path, *, threads: int = 1
         out[fmt] = {"max_diff": float(np.max(np.abs(r.pop("logits") - ref))),
                     "size_bytes": size_bytes(paths[fmt]), **r}
     return out
+
+
+def npz_round_trip(model, x: np.ndarray, outdir: Path) -> dict:
+    """Save a ``dlfs`` CNN as ``.npz``, load it, copy it into PyTorch and Keras, compare
+    their logits on ``x`` with ``dlfs``'s, and copy both back into ``dlfs`` models.
+
+    Returns ``logits_torch`` and ``logits_keras`` (largest |difference| from the loaded
+    ``dlfs`` model's logits) and ``back_torch`` and ``back_keras`` (largest |difference|
+    between the parameters copied back and the file's).
+    """
+    from ..io import load_model, save_model
+
+    torch = interop.import_torch()
+    path = save_model(model, Path(outdir) / "cnn.npz", input_shape=(1, 28, 28))
+    loaded = load_model(path)
+    dtype = loaded.layers[0].params["W"].dtype
+    ref = loaded.forward(x.astype(dtype))
+    tmodel = interop.to_torch(loaded, dtype=getattr(torch, dtype.name))
+    kmodel = interop.to_keras(loaded, dtype=dtype.name)
+    with torch.inference_mode():
+        logits_torch = tmodel(torch.from_numpy(x.astype(dtype))).numpy()
+    logits_keras = kmodel.predict(np.ascontiguousarray(x.astype(dtype).transpose(0, 2, 3, 1)),
+                                  verbose=0)
+    back = {}
+    for name, copy_back, source in (("torch", interop.from_torch, tmodel),
+                                    ("keras", interop.from_keras, kmodel)):
+        again = load_model(path)
+        for _, p, _ in again.parameters():
+            p[...] = 0
+        copy_back(source, again)
+        back[name] = max(float(np.max(np.abs(p - q))) for (_, p, _), (_, q, _)
+                         in zip(again.parameters(), loaded.parameters()))
+    return {"logits_torch": float(np.max(np.abs(logits_torch - ref))),
+            "logits_keras": float(np.max(np.abs(logits_keras - ref))),
+            "back_torch": back["torch"], "back_keras": back["keras"],
+            "size_bytes": size_bytes(path)}
+
+
+NAMES = {"torch.export": "torch.export", "onnx": "ONNX Runtime", "savedmodel": "SavedModel",
+         "tflite": "LiteRT"}
+
+
+def sentence(exported: dict, n_params: int) -> str:
+    """What the timings of :func:`round_trips` show, in words (generated, so the text
+    follows the measurements)."""
+    lat = {f: r["latency_ms"] for f, r in exported.items()}
+    thr = {f: r["throughput"] for f, r in exported.items()}
+    size = {f: r["size_bytes"] for f, r in exported.items()}
+    fast, slow = min(lat, key=lat.get), max(lat, key=lat.get)
+    best, worst = max(thr, key=thr.get), min(thr, key=thr.get)
+    small, big = min(size, key=size.get), max(size, key=size.get)
+    return (f"For one image, {NAMES[fast]} answered fastest ({lat[fast]:.2f} ms) and "
+            f"{NAMES[slow]} slowest ({lat[slow]:.2f} ms); for batches of 256, {NAMES[best]} "
+            f"reached the highest throughput ({thr[best]:,.0f} images per second) and "
+            f"{NAMES[worst]} the lowest ({thr[worst]:,.0f}). The files range from "
+            f"{size[small] / 1e3:,.0f} kB ({NAMES[small]}) to {size[big] / 1e3:,.0f} kB "
+            f"({NAMES[big]}); the model's own parameters take "
+            f"{4 * n_params / 1e3:,.0f} kB in float32, the rest is the program and "
+            f"its metadata.")
 
 
 def _main(argv: list[str]) -> None:

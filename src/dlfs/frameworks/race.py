@@ -208,15 +208,18 @@ def race_sentence(runs: dict) -> str:
     """One sentence comparing the two spreads of :func:`seed_vs_library_spread`."""
     gap = seed_vs_library_spread(runs)
     lib, seed = 100 * gap["library"], 100 * gap["seed"]
+    first = np.array([[r["val_loss"][0] for r in rs] for rs in runs.values()])
+    spread = float(((first.max(0) - first.min(0)) / first.min(0)).max())
     if lib <= seed:
         verdict = "no larger than"
     elif lib <= 2 * seed:
         verdict = "of the same order as"
     else:
         verdict = "larger than"
-    return (f"from the same seed the libraries' test accuracies differ by up to "
-            f"{lib:.2f} percentage points, {verdict} the {seed:.2f} points between "
-            f"seeds within one library")
+    return (f"after the first epoch their validation losses from the same seed already "
+            f"differ by up to {100 * spread:.1f} %, and at the end their test accuracies "
+            f"differ by up to {lib:.2f} percentage points, {verdict} the {seed:.2f} points "
+            f"between seeds within one library")
 
 
 def race_verdict(runs: dict) -> str:
