@@ -298,12 +298,37 @@ def cross_check(model: Sequential, X: np.ndarray, y: np.ndarray, loss: float,
 
 def time_conv(batch: int, c_in: int, size: int, c_out: int, k: int, *, repeats: int = 7,
               seed: int = 0, input_grad: bool = True) -> dict:
-    """Median seconds of one Conv2D forward+backward (float32) in dlfs and in PyTorch
-    (``bench/conv.py``; ``dlfs.frameworks.speed`` adds TensorFlow and the spread)."""
-    from .frameworks.speed import time_conv as timed
+    """Median seconds of one Conv2D forward+backward (float32) in dlfs and in PyTorch, and
+    their ratio (``bench/conv.py``; the chapters' timings, with TensorFlow and the spread,
+    are in ``dlfs.frameworks.speed``).  ``input_grad=False`` skips the input gradient in
+    both, as training does for the first layer."""
+    import time
 
-    ours = timed("dlfs", batch, c_in, size, c_out, k, input_grad, repeats=repeats, seed=seed)
-    theirs = timed("PyTorch", batch, c_in, size, c_out, k, input_grad, repeats=repeats,
-                   seed=seed)
-    return {"dlfs": ours["median"], "torch": theirs["median"],
-            "ratio": ours["median"] / theirs["median"]}
+    torch = import_torch()
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, c_in, size, size), dtype=np.float32)
+    layer = Conv2D(c_in, c_out, k, rng=rng)
+    g = np.ones((batch, c_out, size - k + 1, size - k + 1), np.float32)
+    conv = torch.nn.Conv2d(c_in, c_out, k)
+    xt, gt = torch.from_numpy(x).requires_grad_(input_grad), torch.from_numpy(g)
+
+    def ours():
+        layer.forward(x)
+        layer.backward(g, input_grad=input_grad)
+
+    def theirs():
+        xt.grad = None
+        conv.zero_grad()
+        conv(xt).backward(gt)
+
+    def median(fn):
+        fn()                                            # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    dlfs_s, torch_s = median(ours), median(theirs)
+    return {"dlfs": dlfs_s, "torch": torch_s, "ratio": dlfs_s / torch_s}
