@@ -19,13 +19,15 @@ from ..layers import Conv2D
 from ..losses import SoftmaxCrossEntropy
 from ..optim import Adam
 from . import _proc
+from ..recipes import mnist_cnn as cnn
 from .race import initial_model
 
 #: (name, batch, C_in, size, C_out, k, input gradient wanted): the CNN's two convolutions
 #: as training runs them (conv1's input gradient is never needed), and one larger layer
 #: of the kind found in image classifiers (64 -> 128 channels, 3x3, 56x56).
-LAYERS = (("conv1", 128, 1, 28, 16, 5, False),
-          ("conv2", 128, 16, 12, 32, 5, True),
+_B, (_C1, _C2) = cnn.RECIPE.batch_size, cnn.RECIPE.channels
+LAYERS = (("conv1", _B, 1, 28, _C1, 5, False),
+          ("conv2", _B, _C1, 12, _C2, 5, True),
           ("large", 8, 64, 56, 128, 3, True))
 BATCHES = (32, 128, 512)
 
