@@ -184,10 +184,14 @@ def speed_sentence(timing: dict, summary: dict | None = None, *, goal: float = 2
     if 1 in timing and 2 in timing:
         gains = {lib: timing[1]["steps"]["128"][lib]["median"]
                  / timing[2]["steps"]["128"][lib]["median"] for lib in ("dlfs", "PyTorch", "Keras")}
-        text += ("A second thread speeds up the training step at batch 128 by a factor of "
-                 + ", ".join(f"{g:.2f} for {lib}" for lib, g in gains.items()) + " (2 at best); "
-                 "`dlfs` gains least where its time goes to single-threaded NumPy work "
-                 "(patch copies, pooling, the element-wise update) rather than to BLAS.")
+        text += ("The time of a training step at batch 128 with one thread divided by that "
+                 "with two is " + ", ".join(f"{g:.2f} for {lib}" for lib, g in gains.items())
+                 + " (2 would be perfect; below 1 the second thread slowed the step down)")
+        if min(gains, key=gains.get) == "dlfs":
+            text += ("; `dlfs` gains least, plausibly because much of its time goes to single-threaded "
+                     "NumPy work (patch copies, pooling, the element-wise update) rather "
+                     "than to the BLAS")
+        text += "."
     if summary:
         order = sorted(summary, key=lambda k: summary[k]["seconds"])
         text += (f" In the race, {order[0]} trained fastest, at "
@@ -197,7 +201,7 @@ def speed_sentence(timing: dict, summary: dict | None = None, *, goal: float = 2
     return text
 
 
-def plot(timing: dict, runs_seconds: dict | None = None):
+def plot(timing: dict):
     """Layer times (bars with min-max whiskers, log scale) and training-step throughput
     (images per second against the batch size) for every library and thread count."""
     import matplotlib.pyplot as plt
