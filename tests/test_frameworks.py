@@ -8,8 +8,8 @@ from dlfs import interop as fw
 from dlfs._blas import current_blas_threads
 from dlfs.recipes.mnist_cnn import mnist_cnn
 
-pytest.importorskip("torch")
-pytest.importorskip("tensorflow")
+pytest.importorskip("torch", reason="needs the frameworks extra (PyTorch)")
+pytest.importorskip("tensorflow", reason="needs the frameworks extra (TensorFlow)")
 
 
 @pytest.fixture(scope="module")

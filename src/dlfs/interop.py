@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -108,6 +107,11 @@ def _arch(model: Sequential) -> tuple[tuple[int, int], int]:
 
 
 # -- PyTorch ------------------------------------------------------------------------------
+def torch_device() -> str:
+    """``"cuda"`` when PyTorch sees a GPU, else ``"cpu"`` (this book is built on a CPU)."""
+    return "cuda" if import_torch().cuda.is_available() else "cpu"
+
+
 def torch_cnn(channels=(16, 32), hidden: int = 128, *, dtype=None):
     """The chapter's CNN as a ``torch.nn.Sequential`` (NCHW input)."""
     torch = import_torch()
@@ -155,68 +159,54 @@ def torch_gradients(tmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, 
     return float(loss.detach()), grads, logits.detach().numpy()
 
 
-def train_torch(data, *, channels=(16, 32), hidden=128, epochs=2, batch_size=128, lr=3e-3,
-                decay=0.5, seed=0) -> dict:
-    """Train :func:`torch_cnn` with the recipe of :func:`~dlfs.recipes.mnist_cnn.train`.
-
-    ``data`` is ``((X_train, y_train), (X_val, y_val), (X_test, y_test))`` with NCHW
-    float32 images.  Returns test accuracy, seconds per epoch and the validation
-    accuracy of every epoch.
-    """
-    torch = import_torch()
-    torch.manual_seed(seed)
-    (X, y), (X_val, y_val), (X_test, y_test) = data
-    model = torch_cnn(channels, hidden)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=float(np.exp(-decay)))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    gen = torch.Generator().manual_seed(seed)
-
-    def accuracy(Xe, ye):
-        model.eval()
-        with torch.no_grad():
-            pred = torch.cat([model(torch.from_numpy(Xe[i:i + 1000])).argmax(1)
-                              for i in range(0, len(Xe), 1000)])
-        model.train()
-        return float((pred.numpy() == ye).mean())
-
-    seconds, val_acc = [], []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        perm = torch.randperm(len(Xt), generator=gen)
-        for i in range(0, len(Xt), batch_size):
-            idx = perm[i:i + batch_size]
-            opt.zero_grad()
-            loss_fn(model(Xt[idx]), yt[idx]).backward()
-            opt.step()
-        sched.step()
-        seconds.append(time.perf_counter() - start)
-        val_acc.append(accuracy(X_val, y_val))
-    return {"test_accuracy": accuracy(X_test, y_test), "val_accuracy": val_acc,
-            "seconds_per_epoch": float(np.median(seconds)), "model": model}
-
-
 # -- Keras --------------------------------------------------------------------------------
-def keras_cnn(channels=(16, 32), hidden: int = 128, *, dtype="float32"):
-    """The chapter's CNN as a ``keras.Sequential`` (NHWC input of shape (28, 28, 1))."""
+def keras_cnn(channels=(16, 32), hidden: int = 128):
+    """The chapter's CNN as a ``keras.Sequential`` (NHWC input of shape (28, 28, 1)).
+
+    Its float type is Keras's global one (float32 unless :func:`keras_float` says otherwise).
+    """
     keras = import_keras()
     L = keras.layers
     c1, c2 = channels
     return keras.Sequential([
-        keras.Input((28, 28, 1), dtype=dtype),
-        L.Conv2D(c1, 5, activation="relu", dtype=dtype), L.MaxPooling2D(2, dtype=dtype),
-        L.Conv2D(c2, 5, activation="relu", dtype=dtype), L.MaxPooling2D(2, dtype=dtype),
-        L.Flatten(dtype=dtype),
-        L.Dense(hidden, activation="relu", dtype=dtype),
-        L.Dense(10, dtype=dtype),
+        keras.Input((28, 28, 1)),
+        L.Conv2D(c1, 5, activation="relu"), L.MaxPooling2D(2),
+        L.Conv2D(c2, 5, activation="relu"), L.MaxPooling2D(2),
+        L.Flatten(),
+        L.Dense(hidden, activation="relu"),
+        L.Dense(10),
     ])
+
+
+@contextlib.contextmanager
+def keras_float(dtype: str):
+    """Build Keras models in ``dtype`` ("float32" or "float64") inside the block:
+    Keras's global float type and dtype policy, restored afterwards."""
+    keras = import_keras()
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
+
+
+def _dense_rows_to_keras(W: np.ndarray, c2: int) -> np.ndarray:
+    """Rows of the first dense weight from dlfs's (C, H, W) flattening to Keras's (H, W, C)."""
+    return W.reshape(c2, 4, 4, -1).transpose(1, 2, 0, 3).reshape(c2 * 16, -1)
+
+
+def _dense_rows_from_keras(W: np.ndarray, c2: int) -> np.ndarray:
+    return W.reshape(4, 4, c2, -1).transpose(2, 0, 1, 3).reshape(c2 * 16, -1)
 
 
 def to_keras(model: Sequential, *, dtype="float64"):
     """A Keras copy of a ``dlfs`` CNN: kernels to (kh, kw, C_in, C_out), and the rows
     of the first dense weight reordered from (C, H, W) to Keras's (H, W, C) flattening."""
-    kmodel = keras_cnn(*_arch(model), dtype=dtype)
+    with keras_float(dtype):
+        kmodel = keras_cnn(*_arch(model))
     ours = [layer for layer in model.layers if isinstance(layer, (Conv2D, Dense))]
     theirs = [layer for layer in kmodel.layers if layer.weights]
     c2 = ours[1].out_channels
@@ -225,9 +215,37 @@ def to_keras(model: Sequential, *, dtype="float64"):
         if isinstance(layer, Conv2D):
             W = W.transpose(2, 3, 1, 0)
         elif k == 2:                                   # first dense layer, after Flatten
-            W = W.reshape(c2, 4, 4, -1).transpose(1, 2, 0, 3).reshape(c2 * 16, -1)
+            W = _dense_rows_to_keras(W, c2)
         klayer.set_weights([W.astype(dtype), layer.params["b"].astype(dtype)])
     return kmodel
+
+
+def from_torch(tmodel, model: Sequential) -> Sequential:
+    """Copy a PyTorch CNN's parameters back into the ``dlfs`` CNN ``model`` (in place)."""
+    torch = import_torch()
+    ours = [layer for layer in model.layers if isinstance(layer, (Conv2D, Dense))]
+    theirs = [m for m in tmodel if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    for layer, module in zip(ours, theirs):
+        W = module.weight.detach().cpu().numpy()
+        layer.params["W"][...] = W if isinstance(layer, Conv2D) else W.T
+        layer.params["b"][...] = module.bias.detach().cpu().numpy()
+    return model
+
+
+def from_keras(kmodel, model: Sequential) -> Sequential:
+    """Copy a Keras CNN's parameters back into the ``dlfs`` CNN ``model`` (in place)."""
+    ours = [layer for layer in model.layers if isinstance(layer, (Conv2D, Dense))]
+    theirs = [layer for layer in kmodel.layers if layer.weights]
+    c2 = ours[1].out_channels
+    for k, (layer, klayer) in enumerate(zip(ours, theirs)):
+        W, b = klayer.get_weights()
+        if isinstance(layer, Conv2D):
+            W = W.transpose(3, 2, 0, 1)
+        elif k == 2:
+            W = _dense_rows_from_keras(W, c2)
+        layer.params["W"][...] = W
+        layer.params["b"][...] = b
+    return model
 
 
 def keras_gradients(kmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, list]:
@@ -248,73 +266,69 @@ def keras_gradients(kmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, 
         if W.ndim == 4:
             W = W.transpose(3, 2, 0, 1)                # (kh, kw, C_in, C_out) -> dlfs
         elif k == 4:                                   # first dense: (H, W, C) rows -> (C, H, W)
-            W = W.reshape(4, 4, c2, -1).transpose(2, 0, 1, 3).reshape(c2 * 16, -1)
+            W = _dense_rows_from_keras(W, c2)
         out += [W, b]
     return float(loss), out, logits.numpy()
 
 
-def train_keras(data, *, channels=(16, 32), hidden=128, epochs=2, batch_size=128, lr=3e-3,
-                decay=0.5, seed=0) -> dict:
-    """Train :func:`keras_cnn` with the same recipe as :func:`train_torch`."""
-    keras = import_keras()
-    keras.utils.set_random_seed(seed)
-    (X, y), (X_val, y_val), (X_test, y_test) = data
-    nhwc = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))   # noqa: E731
-    model = keras_cnn(channels, hidden)
-    steps = int(np.ceil(len(X) / batch_size))
-    schedule = keras.optimizers.schedules.ExponentialDecay(lr, steps, float(np.exp(-decay)),
-                                                           staircase=True)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.start)
-
-    seconds = []
-    hist = model.fit(nhwc(X), y, batch_size=batch_size, epochs=epochs, shuffle=True,
-                     validation_data=(nhwc(X_val), y_val), verbose=0, callbacks=[Timer()])
-    _, test_acc = model.evaluate(nhwc(X_test), y_test, batch_size=1000, verbose=0)
-    return {"test_accuracy": float(test_acc), "val_accuracy": hist.history["val_accuracy"],
-            "seconds_per_epoch": float(np.median(seconds)), "model": model}
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest difference relative to the largest entry of ``a``."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
 
 
-# -- timing -------------------------------------------------------------------------------
-def _median_seconds(fn, repeats: int) -> float:
-    fn()                                                # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def cross_check(model: Sequential, X: np.ndarray, y: np.ndarray, loss: float,
+                logits: np.ndarray) -> dict:
+    """Compare a ``dlfs`` CNN (after its forward and backward on ``X, y``, which gave
+    ``loss`` and ``logits``) with its PyTorch and Keras copies on the same batch.
+
+    Returns ``{"rows": [(name, shape, (err_torch, err_keras)), ...], "worst": max}``
+    with one row for the loss, one for the logits and one per parameter array; every
+    error is relative to the largest entry of ``dlfs``'s array.
+    """
+    names = [name for name, _, _ in model.parameters()]
+    ours = [g.copy() for _, _, g in model.parameters()]
+    theirs = [torch_gradients(to_torch(model), X, y), keras_gradients(to_keras(model), X, y)]
+    rows = [("loss", (), tuple(_rel(loss, t[0]) for t in theirs)),
+            ("logits", logits.shape, tuple(_rel(logits, t[2]) for t in theirs))]
+    rows += [(name, ours[k].shape, tuple(_rel(ours[k], t[1][k]) for t in theirs))
+             for k, name in enumerate(names)]
+    return {"rows": rows, "worst": max(e for _, _, errs in rows for e in errs)}
 
 
 def time_conv(batch: int, c_in: int, size: int, c_out: int, k: int, *, repeats: int = 7,
-              seed: int = 0) -> dict:
-    """Median seconds of one Conv2D forward+backward (float32) in dlfs and in PyTorch.
+              seed: int = 0, input_grad: bool = True) -> dict:
+    """Median seconds of one Conv2D forward+backward (float32) in dlfs and in PyTorch, and
+    their ratio (``bench/conv.py``; the chapters' timings, with TensorFlow and the spread,
+    are in ``dlfs.frameworks.speed``).  ``input_grad=False`` skips the input gradient in
+    both, as training does for the first layer."""
+    import time
 
-    Both compute the input gradient as well as the weight and bias gradients.
-    """
     torch = import_torch()
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, c_in, size, size), dtype=np.float32)
     layer = Conv2D(c_in, c_out, k, rng=rng)
     g = np.ones((batch, c_out, size - k + 1, size - k + 1), np.float32)
-    dlfs_s = _median_seconds(lambda: layer.backward(g) if layer.forward(x) is not None
-                             else None, repeats)
     conv = torch.nn.Conv2d(c_in, c_out, k)
-    xt = torch.from_numpy(x).requires_grad_(True)
-    gt = torch.from_numpy(g)
+    xt, gt = torch.from_numpy(x).requires_grad_(input_grad), torch.from_numpy(g)
 
-    def torch_step():
+    def ours():
+        layer.forward(x)
+        layer.backward(g, input_grad=input_grad)
+
+    def theirs():
         xt.grad = None
         conv.zero_grad()
         conv(xt).backward(gt)
 
-    torch_s = _median_seconds(torch_step, repeats)
+    def median(fn):
+        fn()                                            # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times))
+
+    dlfs_s, torch_s = median(ours), median(theirs)
     return {"dlfs": dlfs_s, "torch": torch_s, "ratio": dlfs_s / torch_s}
