@@ -114,10 +114,10 @@ def test_final_runs_test_each_seed_once_on_one_split(reads, tmp_path):
         recipe.final_runs(TINY, seeds=(), cache_dir=tmp_path)
 
 
-def test_the_search_scores_on_validation_only_and_keeps_the_best(reads):
+def test_the_search_scores_on_validation_only_and_keeps_the_best(reads, tmp_path):
     candidates = {"base": {}, "lr 1e-5": {"lr": 1e-5}, "shift 1": {"shift": 1}}
     screen, table = recipe.run_search(candidates, keep=2, seeds=(0, 1),
-                                      base=TINY.with_(epochs=1), log=None)
+                                      base=TINY.with_(epochs=1), log=None, cache_dir=tmp_path)
     assert "test" not in reads
     assert [r.name for r in screen.rows] == list(candidates) and screen.seeds == [0]
     assert len(table.rows) == 2 and table.seeds == [0, 1]
@@ -127,13 +127,17 @@ def test_the_search_scores_on_validation_only_and_keeps_the_best(reads):
     chosen = TINY.with_(epochs=1, **table.chosen.changes)
     data = load_mnist_images(val_fraction=0.25)
     assert recipe.train(chosen, data, seed=1).val_accuracy == table.chosen.scores[1]
+    runs = recipe.final_runs(chosen, seeds=(0, 1), data=data, cache_dir=tmp_path)
+    assert [r.val_accuracy for r in runs] == table.chosen.scores     # the search's models
 
 
-def test_a_bad_candidate_is_refused_before_any_training(reads):
+def test_a_bad_candidate_is_refused_before_any_training(reads, tmp_path):
     with pytest.raises(ValueError, match="no option 'dropout'"):
-        recipe.run_search({"base": {}, "dropout": {"dropout": 0.5}}, base=TINY, log=None)
+        recipe.run_search({"base": {}, "dropout": {"dropout": 0.5}}, base=TINY, log=None,
+                          cache_dir=tmp_path)
     with pytest.raises(ValueError, match="shift must be"):
-        recipe.run_search({"bad shift": {"shift": -1}}, base=TINY, log=None)
+        recipe.run_search({"bad shift": {"shift": -1}}, base=TINY, log=None,
+                          cache_dir=tmp_path)
     assert reads == ["train", "train"]                         # loaded, never trained
 
 
