@@ -87,6 +87,7 @@ def test_training_learns_the_synthetic_digits_without_reading_the_test_set(reads
     tested = recipe.final_test(result)                  # the one reader, once
     assert reads.count("test") == 1
     assert tested.test_accuracy > 0.9 and tested.model is result.model
+    assert tested.extra["n_test"] == 300
     assert tested.val_accuracy == result.val_accuracy
 
 
