@@ -143,7 +143,7 @@ class Comparison:
 
 def compare(X: np.ndarray, y: np.ndarray, *, repeats: int = 3, warmup: int = 1,
             seed: int = 0) -> Comparison:
-    """Time one epoch of dlfs and of PyTorch, alternating, ``repeats`` times each.
+    """Time one epoch of dlfs and of PyTorch, alternating, ``repeats`` times.
 
     Parameters
     ----------
@@ -156,11 +156,12 @@ def compare(X: np.ndarray, y: np.ndarray, *, repeats: int = 3, warmup: int = 1,
     """
     X = np.ascontiguousarray(X, dtype=np.float32)
     y = np.ascontiguousarray(y, dtype=np.int64)
-    runners = {"dlfs": dlfs_trainer(X, y, seed=seed), "torch": torch_trainer(X, y, seed=seed)}
+    runners = {"dlfs": dlfs_trainer(X, y, seed=seed),
+               "torch": torch_trainer(X, y, seed=seed)}
     runners = {k: v for k, v in runners.items() if v is not None}
     times = {k: [] for k in runners}
     for i in range(warmup + repeats):
-        for name, run in runners.items():          # alternate: same conditions for both
+        for name, run in runners.items():   # alternate: the same conditions
             seconds = run()
             if i >= warmup:
                 times[name].append(seconds)
