@@ -231,3 +231,52 @@ def test_even_a_bug_is_one_line_unless_debugging(fake_data, capsys, monkeypatch)
     monkeypatch.setenv("DLFS_DEBUG", "1")
     with pytest.raises(KeyError):
         main(["train", "mnist", "--quiet"])
+
+
+# -- issue 17: train, then the recipe's final_test; --json reports validation and test -----------
+
+def test_train_mnist_trains_without_the_test_set_then_tests_once(fake_data, monkeypatch, capsys):
+    seen = {}
+    real_train, real_final_test = mnist.train, mnist.final_test
+
+    def spy_train(recipe, data, **kwargs):
+        seen["data"] = data
+        result = real_train(recipe, data, **kwargs)
+        seen["trained_test_accuracy"] = result.test_accuracy
+        return result
+
+    def spy_final_test(result, test=None):
+        seen["tests"] = seen.get("tests", 0) + 1
+        seen["test"] = test
+        return real_final_test(result, test)
+
+    monkeypatch.setattr(mnist, "train", spy_train)
+    monkeypatch.setattr(mnist, "final_test", spy_final_test)
+    assert main(["train", "mnist", "--epochs", "2", "--hidden", "8", "--seed", "4",
+                 "--quiet", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert not hasattr(seen["data"], "X_test") and seen["trained_test_accuracy"] is None
+    assert seen["tests"] == 1 and len(seen["test"][0]) == 50     # the loader's test arrays
+    for key in ("val_accuracy", "test_accuracy", "test_loss"):
+        assert isinstance(out[key], float) and np.isfinite(out[key]), key
+    assert out["seed"] == 4 and out["recipe"]["hidden"] == [8]
+
+
+def test_train_mnist_prints_validation_and_test_accuracy(fake_data, capsys):
+    assert main(["train", "mnist", "--epochs", "1", "--hidden", "8", "--quiet"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("validation accuracy: 0.") and "test accuracy: 0." in line
+
+
+def test_the_split_does_not_depend_on_the_training_seed(monkeypatch):
+    seeds = []
+
+    def record(name, *, seed, val_fraction, limit):
+        seeds.append(seed)
+        return namespace["fake_load_dataset"](name, seed=seed, val_fraction=val_fraction,
+                                              limit=limit)
+
+    monkeypatch.setattr(datasets, "load_dataset", record)
+    assert main(["train", "mnist", "--epochs", "1", "--hidden", "4", "--seed", "7",
+                 "--quiet"]) == 0
+    assert seeds == [0]                      # the chapter's split, whatever --seed is

@@ -4,7 +4,9 @@
   dataclass): :meth:`Recipe.with_` makes a changed copy and refuses fields
   the recipe does not have, and each recipe checks its values when it is
   built.
-* :class:`Result` is what every recipe's ``train`` returns.
+* :class:`Result` is what every recipe's ``train`` returns; its test fields
+  stay None until the recipe's ``final_test``, the one reader of the test
+  set, fills them.
 * :func:`cached` trains once and loads the identical result afterwards, from
   a per-user cache, under a key that covers everything the result depends on:
   the recipe, the seed, the data, the source of :mod:`dlfs` and NumPy's version.
