@@ -49,12 +49,12 @@ def test_mnist_and_cnn_options_apply_on_top_of_their_recipes():
     (["mnist", "--model", "cnn", "--optimizer", "sgd"], "--optimizer", "mnist cnn"),
     (["mnist", "--model", "cnn", "--dropout", "0.5"], "--dropout", "mnist cnn"),
     (["mnist", "--model", "cnn", "--weight-decay", "0.1"], "--weight-decay", "mnist cnn"),
-    (["mnist", "--model", "cnn", "--shift", "2"], "--shift", "mnist cnn"),
     (["mnist", "--model", "cnn", "--batchnorm"], "--batchnorm", "mnist cnn"),
     (["mnist", "--model", "cnn", "--patience", "2"], "--patience", "mnist cnn"),
     (["mnist", "--model", "cnn", "--activation", "tanh"], "--activation", "mnist cnn"),
     (["cats", "--lr-decay", "0.1"], "--lr-decay", "cats"),
     (["cats", "--activation", "tanh"], "--activation", "cats"),
+    (["cats", "--shift", "1"], "--shift", "cats"),
 ])
 def test_an_option_the_recipe_does_not_have_exits_2(argv, option, recipe, capsys, monkeypatch):
     err = exits_2(["train", *argv], capsys, monkeypatch)

@@ -189,8 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"mnist: lr * exp(-K * epoch) [mlp {m.lr_decay:g}; cnn "
                             f"{n.lr_decay:g}]")
     train.add_argument("--shift", type=_shift, metavar="PX",
-                       help=f"mnist mlp only: random shifts of up to PX pixels [{m.shift}; 0: "
-                            "off]")
+                       help=f"random shifts of up to PX pixels (mnist, mnist cnn, cats cnn) "
+                            f"[{m.shift}; 0: off]")
     train.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
     _add_output_flags(train)
 
