@@ -37,12 +37,108 @@ def test_compare_times_both_frameworks_alternately():
     X, y = small_set()
     result = benchmark.compare(X, y, repeats=2, warmup=0)
     assert len(result.dlfs) == 2 and all(t > 0 for t in result.dlfs)
+    assert len(result.bare) == 2 and all(t > 0 for t in result.bare)
     if result.torch is not None:
         assert len(result.torch) == 2
         ratios = sorted(a / b for a, b in zip(result.dlfs, result.torch))
         assert result.ratio == pytest.approx(sum(ratios) / 2)
+        assert result.ratios == [a / b for a, b in zip(result.dlfs, result.torch)]
+        # the thread counts were read from both libraries, and agree
+        assert result.threads["torch"] == result.threads["numpy"] >= 1
     d = result.as_dict()
     assert d["dlfs_median"] == result.dlfs_median and d["machine"]["cpus"] >= 1
+    assert d["bare_median"] == result.bare_median
+
+
+def test_timing_summaries_and_repeat_skips_the_warmup():
+    t = benchmark.Timing([3.0, 1.0, 2.0, 10.0, 4.0])
+    assert (t.median, t.min, t.max) == (3.0, 1.0, 10.0)
+    assert t.sd == pytest.approx(np.std([3, 1, 2, 10, 4], ddof=1))
+    assert "5 repetitions" in str(t)
+    calls = []
+    timing = benchmark.repeat(lambda: calls.append(1) or 0.5 * len(calls), repeats=3, warmup=2)
+    assert len(calls) == 5 and timing.seconds == [1.5, 2.0, 2.5]   # the warm-ups are left out
+    assert benchmark.repeat(lambda: None, repeats=2, warmup=0).min >= 0   # timed from outside
+    with pytest.raises(ValueError, match="repeats"):
+        benchmark.repeat(lambda: None, repeats=0)
+
+
+def test_alternate_interleaves_the_runs():
+    order = []
+    times = benchmark.alternate({"a": lambda: order.append("a") or 1.0,
+                                 "b": lambda: order.append("b") or 2.0}, repeats=2, warmup=1)
+    assert order == ["a", "b"] * 3
+    assert times["a"].seconds == [1.0, 1.0] and times["b"].seconds == [2.0, 2.0]
+
+
+def test_batch_intensity_counts_operands_once():
+    # one layer 4 -> 3, batch 2, no input gradient: X W and X^T G, 2*2*4*3 flops each,
+    # each moving 4 bytes * (2*4 + 4*3 + 2*3) = 104 bytes
+    assert benchmark.batch_intensity((4, 3), 2) == pytest.approx(2 * 48 / (2 * 104))
+    with_dx = benchmark.batch_intensity((4, 3), 2, input_grad=True)
+    assert with_dx == pytest.approx(3 * 48 / (3 * 104))
+    # the matrix-vector product of the chapter's exercise: about 0.5 flop per byte
+    assert benchmark.batch_intensity((784, 512), 1) == pytest.approx(
+        2 * 784 * 512 / (4 * (784 + 784 * 512 + 512)))
+    assert benchmark.batch_intensity(batch_size=128) > 50 * benchmark.batch_intensity(
+        batch_size=1)
+
+
+def test_cpu_count_is_the_affinity():
+    import os
+
+    if hasattr(os, "sched_getaffinity"):
+        assert benchmark.cpu_count() == len(os.sched_getaffinity(0))
+    assert 1 <= benchmark.cpu_count() <= (os.cpu_count() or 1)
+
+
+def test_blas_of_both_libraries_is_named():
+    info = benchmark.numpy_blas()
+    assert info is not None and info["library"] and info["threads"] >= 1
+    assert benchmark.describe_blas(info).endswith(f"{info['threads']} threads")
+    assert benchmark.describe_blas(None) == "none"
+    m = benchmark.machine()
+    assert m["numpy_blas"] == benchmark.describe_blas(info)
+    torch = pytest.importorskip("torch")
+    tinfo = benchmark.torch_blas()
+    assert tinfo["threads"] == torch.get_num_threads()
+    assert tinfo["library"] and tinfo["library"] in torch.__config__.show()
+
+
+def test_matmul_seconds_in_torch_and_bad_framework():
+    with pytest.raises(ValueError, match="framework"):
+        benchmark.matmul_seconds(n_samples=128, framework="jax")
+    pytest.importorskip("torch")
+    assert benchmark.matmul_seconds(n_samples=256, framework="torch") > 0
+    assert benchmark.peak_gflops(64, repeats=2, framework="torch").min > 0
+
+
+def test_peak_and_bandwidth_are_positive():
+    t = benchmark.peak_gflops(64, repeats=3)
+    assert len(t.seconds) == 3 and t.min > 0
+    assert benchmark.copy_gbps(2**20, repeats=2) > 0
+
+
+def test_scaling_sets_and_reads_the_threads():
+    X, y = small_set(256)
+    rows = benchmark.scaling(X, y, threads=(1,), batch_sizes=(64, 128), repeats=2, warmup=0)
+    assert [(r["threads"], r["batch_size"]) for r in rows] == [(1, 64), (1, 128)]
+    for r in rows:
+        assert r["threads_read"]["numpy"] == 1 and r["samples"] == 256
+        assert len(r["dlfs"].seconds) == 2 and len(r["numpy GEMMs"].seconds) == 2
+        if r["torch"] is not None:
+            assert r["threads_read"]["torch"] == 1 and len(r["torch GEMMs"].seconds) == 2
+    from dlfs._blas import current_blas_threads
+
+    assert current_blas_threads() == benchmark.n_threads()      # restored afterwards
+
+
+def test_bare_loop_trains():
+    X, y = small_set(256)
+    run = benchmark.dlfs_bare_trainer(X, y, batch_size=64)
+    before = run.model.layers[0].params["W"].copy()
+    assert run() > 0
+    assert not np.array_equal(run.model.layers[0].params["W"], before)
 
 
 def test_compare_without_torch(monkeypatch):
