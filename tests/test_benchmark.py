@@ -1,5 +1,6 @@
 """dlfs.benchmark: the functions behind `make bench` and the speed chapter."""
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -56,19 +57,20 @@ def test_timing_summaries_and_repeat_skips_the_warmup():
     assert t.sd == pytest.approx(np.std([3, 1, 2, 10, 4], ddof=1))
     assert "5 repetitions" in str(t)
     calls = []
-    timing = benchmark.repeat(lambda: calls.append(1) or 0.5 * len(calls), repeats=3, warmup=2)
-    assert len(calls) == 5 and timing.seconds == [1.5, 2.0, 2.5]   # the warm-ups are left out
-    assert benchmark.repeat(lambda: None, repeats=2, warmup=0).min >= 0   # timed from outside
+    timing = benchmark.repeat(lambda: calls.append(time.sleep(0.01)), repeats=3, warmup=2)
+    assert len(calls) == 5 and len(timing.seconds) == 3       # the warm-ups are left out
+    assert timing.min >= 0.01                                  # the wall clock of each call
     with pytest.raises(ValueError, match="repeats"):
         benchmark.repeat(lambda: None, repeats=0)
 
 
 def test_alternate_interleaves_the_runs():
     order = []
-    times = benchmark.alternate({"a": lambda: order.append("a") or 1.0,
-                                 "b": lambda: order.append("b") or 2.0}, repeats=2, warmup=1)
+    times = benchmark.alternate({"a": lambda: order.append("a"),
+                                 "b": lambda: order.append("b") or 7.0}, repeats=2, warmup=1)
     assert order == ["a", "b"] * 3
-    assert times["a"].seconds == [1.0, 1.0] and times["b"].seconds == [2.0, 2.0]
+    assert len(times["a"].seconds) == len(times["b"].seconds) == 2
+    assert max(times["b"].seconds) < 7.0                       # return values are ignored
 
 
 def test_batch_intensity_counts_operands_once():
