@@ -166,3 +166,22 @@ def test_peak_rss_is_the_child_process_own(monkeypatch):
     rss = benchmark.peak_rss_mib("dlfs", limit=1000, synthetic=True)
     assert 20 < rss < 300                       # interpreter and data, not the parent's hog
     assert hog[0] == 1
+
+
+def test_main_prints_every_part_and_writes_json(monkeypatch, tmp_path, capsys):
+    import json
+
+    monkeypatch.setattr(benchmark, "mnist_training_set", lambda limit=None: small_set(256))
+    monkeypatch.setattr(benchmark, "peak_rss_mib", lambda framework="dlfs", **kw: 100.0)
+    monkeypatch.setattr(benchmark, "matmul_seconds", lambda *a, **kw: 0.01)
+    path = tmp_path / "bench.json"
+    assert benchmark.main(["--repeats", "2", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "threads read from the libraries" in out and "BLAS" in out
+    assert "median" in out and "copy bandwidth" in out and "threads  batch" in out
+    saved = json.loads(path.read_text())
+    assert len(saved["dlfs_seconds"]) == len(saved["bare_seconds"]) == 2
+    assert len(saved["floor_seconds"]) == 2 and saved["copy_gbps"] > 0
+    assert {row["batch_size"] for row in saved["scaling"]} == {32, 128, 512}
+    assert benchmark.main(["--repeats", "1", "--no-scaling"]) == 0
+    assert "threads  batch" not in capsys.readouterr().out

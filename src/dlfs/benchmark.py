@@ -614,14 +614,15 @@ def copy_gbps(n_bytes: int = 2**27, *, repeats: int = 5) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m dlfs.benchmark [--repeats N] [--scaling] [--json PATH]``: the benchmark."""
+    """``python -m dlfs.benchmark [--repeats N] [--no-scaling] [--json PATH]``: the benchmark."""
     import argparse
 
     parser = argparse.ArgumentParser(description="dlfs vs PyTorch: one MNIST epoch")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--scaling", action="store_true",
-                        help="also time 1..CPUs threads and batch sizes 32, 128, 512 "
-                             "on 4,096 images, with the matrix-product floors")
+    parser.add_argument("--no-scaling", dest="scaling", action="store_false",
+                        help="skip the thread and batch-size scaling (1..CPUs threads, "
+                             "batches of 32, 128, 512 on 4,096 images, with the "
+                             "matrix-product floors)")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     X, y = mnist_training_set()
@@ -650,9 +651,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"median ratio dlfs fit / torch: {result.ratio:.3f} "
               f"(min {min(result.ratios):.3f}, max {max(result.ratios):.3f}); "
               f"bare loop / torch: {result.bare_ratio:.3f}")
-    out = {**result.as_dict(), "peak_rss_mib": rss}
+    floor = repeat(lambda: matmul_seconds(input_grad=False), args.repeats)
+    peak = peak_gflops(1024, repeats=args.repeats)
+    gbps = copy_gbps(repeats=args.repeats)
+    flops = epoch_flops(input_grad=False)
+    print(f"matrix products alone of one epoch ({flops / 1e9:.0f} GFLOP): {floor}, "
+          f"{flops / floor.median / 1e9:.0f} GFLOP/s; one 1024 x 1024 product: "
+          f"{2 * 1024**3 / peak.median / 1e9:.0f} GFLOP/s; copy bandwidth {gbps:.1f} GB/s")
+    out = {**result.as_dict(), "peak_rss_mib": rss, "floor_seconds": floor.seconds,
+           "peak_1024_seconds": peak.seconds, "copy_gbps": gbps}
     if args.scaling:
-        rows = scaling(X[:4096], y[:4096], threads=range(1, cpu_count() + 1),
+        rows = scaling(X[:4096], y[:4096], threads=range(1, min(cpu_count(), 4) + 1),
                        repeats=args.repeats)
         print("threads  batch   images/s: dlfs   torch   numpy GEMMs  torch GEMMs (medians)")
         for r in rows:
