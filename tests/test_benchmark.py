@@ -99,6 +99,7 @@ def test_blas_of_both_libraries_is_named():
     assert info is not None and info["library"] and info["threads"] >= 1
     assert benchmark.describe_blas(info).endswith(f"{info['threads']} threads")
     assert benchmark.describe_blas(None) == "none"
+    assert "threads" not in benchmark.describe_blas(info, threads=False)
     m = benchmark.machine()
     assert m["numpy_blas"] == benchmark.describe_blas(info)
     torch = pytest.importorskip("torch")

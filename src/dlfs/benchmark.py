@@ -156,12 +156,13 @@ def torch_blas() -> dict | None:
             "threads": torch.get_num_threads()}
 
 
-def describe_blas(info: dict | None) -> str:
-    """``"openblas 0.3.27, 2 threads"`` from :func:`numpy_blas` or :func:`torch_blas`."""
+def describe_blas(info: dict | None, *, threads: bool = True) -> str:
+    """``"openblas 0.3.27, 2 threads"`` (without ``, 2 threads`` if not
+    ``threads``) from :func:`numpy_blas` or :func:`torch_blas`."""
     if info is None:
         return "none"
     version = f" {info['version']}" if info.get("version") else ""
-    return f"{info['library']}{version}, {info['threads']} threads"
+    return f"{info['library']}{version}" + (f", {info['threads']} threads" if threads else "")
 
 
 def machine() -> dict:
