@@ -11,7 +11,7 @@ from test_cli_faults import exits_2, namespace
 from dlfs import Conv2D, Dense, Flatten, Sequential, cli, save_model
 from dlfs.cli import build_parser, main
 from dlfs.data import datasets
-from dlfs.recipes import cats, mnist, mnist_cnn
+from dlfs.recipes import cats, cats_cnn, mnist, mnist_cnn
 
 
 @pytest.fixture
@@ -68,8 +68,17 @@ def test_the_cnn_checks_its_own_split_and_a_single_hidden_size(capsys, monkeypat
     err = exits_2(["train", "mnist", "--model", "cnn", "--hidden", "64,32"], capsys,
                   monkeypatch)
     assert "the mnist cnn recipe has one hidden layer; give one size" in err
-    err = exits_2(["train", "cats", "--model", "cnn"], capsys, monkeypatch)
-    assert "--model cnn is for mnist only" in err
+    err = exits_2(["train", "cats", "--model", "cnn", "--hidden", "64,32"], capsys,
+                  monkeypatch)
+    assert "the cats cnn recipe has one hidden layer; give one size" in err
+
+
+def test_cats_cnn_options_apply_on_top_of_its_recipe():
+    module, recipe = recipe_for("cats", "--model", "cnn")
+    assert module is cats_cnn and recipe == cats_cnn.RECIPE
+    _, recipe = recipe_for("cats", "--model", "cnn", "--epochs", "3", "--shift", "1",
+                           "--dropout", "0.25")
+    assert recipe == cats_cnn.RECIPE.with_(epochs=3, shift=1, dropout=0.25)
 
 
 # -- B9: the checks read the recipe and the manifests ----------------------------------------------

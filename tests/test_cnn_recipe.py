@@ -90,8 +90,10 @@ def test_cli_trains_saves_and_evaluates_the_cnn(synthetic_mnist, tmp_path, capsy
     assert isinstance(dlfs.load_model(path).layers[0], Conv2D)
 
 
-def test_cli_refuses_the_cnn_for_cats(capsys):
+def test_cli_refuses_a_model_without_a_recipe(capsys, monkeypatch):
+    from dlfs import cli
+    monkeypatch.delitem(cli.RECIPES, ("cats", "cnn"))
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "cats", "--model", "cnn"])
     assert exit_info.value.code == 2
-    assert "--model cnn is for mnist only" in capsys.readouterr().err
+    assert "no --model cnn recipe for cats" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Sphinx extension with the book-specific build machinery.
 
-Loaded through ``sphinx.local_extensions`` in ``_config.yml``.  It does six
+Loaded through ``sphinx.local_extensions`` in ``_config.yml``.  It does eight
 things, each small:
 
 1. **Execution cache keyed on the package.**  jupyter-cache keys a notebook on
@@ -21,14 +21,23 @@ things, each small:
 4. Pages listed in :data:`ALWAYS_REREAD` ("How this book was built") are
    re-read and re-executed on every build, so their glued build facts are
    never served from a cache.
-5. A "PDF" button (link to ``dlfs-book.pdf`` at the site's root, put there by
-   ``.ci/build-book``) heads the buttons at the top of every page, and a
+5. "PDF" and "EPUB" buttons (links to ``dlfs-book.pdf`` and ``dlfs-book.epub``
+   at the site's root, put there by ``.ci/build-book``) head the buttons at the
+   top of every page, and a
    duplicated inline script of sphinx-thebe is dropped (it raised a
    JavaScript error on every page).
 6. In the PDF, exercises and proofs are numbered per chapter as on the site,
    proofs are typeset as *Proof.* ... QED rather than as untitled boxes, and
    the site-only "References" page (Sphinx puts the bibliography at the end of
    the PDF anyway) is left out.
+7. Every page's footer names the ``dlfs`` version, the git commit and the
+   build date, and links to a new issue on the repository (``repository.url``
+   in ``_config.yml``, the one place it is set) with the page named.  The same
+   URL is given to the pages as the MyST substitutions ``{{ repository_url }}``
+   and ``{{ repository_link }}``, and is the EPUB's identifier.
+8. Figures in dark mode: each SVG figure is marked as a plot (vector only;
+   dlfs.css inverts its lightness in dark mode, hues kept) or a picture
+   (holds raster data, left as it is).
 
 The key, the cache path and the build directory (``_build``) are exported to
 the notebook kernels as ``DLFS_BOOK_ENV_KEY``, ``DLFS_BOOK_CACHE`` and
@@ -168,7 +177,7 @@ def mathjax_version(directory: Path) -> str:
 
 
 def _copy_mathjax(app: Sphinx, exc: Exception | None) -> None:
-    if exc is not None or app.builder.format != "html":
+    if exc is not None or app.builder.format != "html" or app.builder.name == "epub":
         return
     src = mathjax_source()
     dest = Path(app.outdir) / "_static" / "mathjax"
@@ -223,6 +232,21 @@ def _configure(app: Sphinx, config) -> None:
                             + LATEX_NUMBERING)
     config.latex_elements = elements
     _set_cache_path(app, config)
+    # The repository's URL, set once in _config.yml, for the pages ({{ repository_link }})
+    subs = dict(config.myst_substitutions or {})
+    url = repository_url(config)
+    subs.setdefault("repository_url", url)
+    subs.setdefault("repository_link", f"[{url.split('://', 1)[-1]}]({url})")
+    config.myst_substitutions = subs
+    # The book's version is the library's (the EPUB's metadata needs one).
+    if not config.version:
+        try:
+            config.version = config.release = importlib.metadata.version("dlfs")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    # The EPUB's identifier is the repository (set once, in _config.yml).
+    if config.epub_identifier in ("", "unknown", None):
+        config.epub_identifier = repository_url(config)
 
 
 # --------------------------------------------------------------------------
@@ -230,10 +254,12 @@ def _configure(app: Sphinx, config) -> None:
 # --------------------------------------------------------------------------
 #: File name of the PDF in the site's root (copied there by .ci/build-book).
 SITE_PDF = "dlfs-book.pdf"
+#: File name of the EPUB in the site's root (copied there by .ci/build-book).
+SITE_EPUB = "dlfs-book.epub"
 
 
 def _pdf_button(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Put a link to the book's PDF first among sphinx-book-theme's header buttons."""
+    """Put links to the book's PDF and EPUB first among sphinx-book-theme's header buttons."""
     buttons = context.get("header_buttons")
     if buttons is None:
         return
@@ -243,6 +269,13 @@ def _pdf_button(app: Sphinx, pagename, templatename, context, doctree) -> None:
         "tooltip": "Download the whole book as a PDF",
         "icon": "fas fa-file-pdf",
         "label": "book-pdf-button",
+    })
+    buttons.insert(1, {
+        "type": "link",
+        "url": context["pathto"](SITE_EPUB, 1),
+        "tooltip": "Download the whole book as an EPUB e-book",
+        "icon": "fas fa-book",
+        "label": "book-epub-button",
     })
 
 
@@ -300,6 +333,115 @@ def _latex_numbering(app: Sphinx) -> None:
     """
     if app.builder.format == "latex":
         app.config.numfig_secnum_depth = 1
+
+
+# --------------------------------------------------------------------------
+# 7. footer: version, commit, build date, "report an error on this page"
+# --------------------------------------------------------------------------
+def repository_url(config) -> str:
+    """The repository's URL, set once in _config.yml (``repository.url``)."""
+    url = (config.html_theme_options or {}).get("repository_url", "")
+    if not url:
+        raise ExtensionError("_config.yml: repository.url is not set")
+    return url.rstrip("/")
+
+
+def build_facts(root: Path) -> dict[str, str]:
+    """dlfs version, git commit (short; "+changes" when the work tree differs) and
+    build date (UTC; SOURCE_DATE_EPOCH if set, for reproducible builds)."""
+    import datetime
+    import subprocess
+
+    try:
+        version = importlib.metadata.version("dlfs")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=root,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout
+        if dirty.strip():
+            commit += "+changes"
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    when = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
+            else datetime.datetime.now(datetime.timezone.utc))
+    return {"version": version, "commit": commit, "date": when.strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def issue_url(repo: str, title: str, page_url: str, facts: dict[str, str]) -> str:
+    """A "new issue" link on the repository with the page named."""
+    from urllib.parse import urlencode
+
+    body = (f"Page: {page_url}\n"
+            f"Build: dlfs {facts['version']}, commit {facts['commit']}, {facts['date']}\n\n"
+            "What is wrong (quote the sentence, equation or cell):\n\n"
+            "What it should say:\n")
+    return f"{repo}/issues/new?" + urlencode({"title": f"Error on page: {title}", "body": body})
+
+
+def _footer(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Per-page footer: dlfs version, commit, build date and an errata link."""
+    from html import escape, unescape
+
+    if not hasattr(app, "dlfs_facts"):
+        app.dlfs_facts = build_facts(Path(app.srcdir))
+    facts = app.dlfs_facts
+    repo = repository_url(app.config)
+    title = unescape(re.sub(r"<[^>]+>", "", context.get("title") or pagename))
+    page = f"{pagename}{app.builder.out_suffix}" if app.builder.format == "html" else pagename
+    link = issue_url(repo, title, page, facts)
+    commit = f'<code>{escape(facts["commit"])}</code>'
+    if facts["commit"] != "unknown":
+        sha = escape(facts["commit"].split("+")[0])
+        commit = f'<a href="{escape(repo)}/commit/{sha}">{commit}</a>'
+    context["theme_extra_footer"] = (
+        '<p class="dlfs-footer">'
+        f'Built from <code>dlfs</code> {escape(facts["version"])}, commit {commit}, '
+        f'on {escape(facts["date"])}. '
+        f'<a class="dlfs-report" href="{escape(link)}">Report an error on this page</a>.'
+        "</p>")
+
+
+def _aria_roles(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """The bibliography's entries are the items of its list (role="list"): docutils
+    marks them with the deprecated role "doc-biblioentry", which leaves the list
+    without items for assistive technology (axe: aria-required-children)."""
+    body = context.get("body")
+    if body and 'role="doc-biblioentry"' in body:
+        context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
+
+
+# --------------------------------------------------------------------------
+# 8. figures in dark mode
+# --------------------------------------------------------------------------
+def _figure_classes(app: Sphinx, doctree, docname: str) -> None:
+    """Mark each SVG figure as a plot (vector only) or a picture (holds raster data).
+
+    In dark mode, dlfs.css inverts plots' lightness (hue kept), so black text and
+    lines on white become light on the dark page; pictures (``imshow`` of digits,
+    cats, weights) would change meaning if inverted and are left as they are.
+    """
+    if app.builder.format != "html":
+        return
+    from docutils import nodes
+
+    for image in doctree.findall(nodes.image):
+        uri = image.get("uri", "")
+        if not uri.endswith(".svg"):
+            continue
+        path = Path(uri) if Path(uri).is_absolute() else Path(app.srcdir) / uri
+        if not path.is_file():
+            path = Path(app.srcdir) / Path(docname).parent / uri
+        try:
+            svg = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        # "dark-light" tells pydata-sphinx-theme the plot handles dark mode itself
+        # (otherwise it dims it and puts it on a white card)
+        image["classes"] += ["dlfs-picture"] if "<image" in svg else ["dlfs-plot", "dark-light"]
 
 
 def _drop_html_only(app: Sphinx, doctree, docname: str) -> None:
@@ -372,7 +514,10 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _pdf_button, priority=600)   # after the theme's (501)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _footer, priority=900)
+    app.connect("html-page-context", _aria_roles, priority=900)
     app.connect("builder-inited", _latex_numbering, priority=900)  # after jupyterbook-latex
     app.connect("doctree-resolved", _drop_html_only)
+    app.connect("doctree-resolved", _figure_classes)
     app.connect("doctree-resolved", _latex_proofs)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -51,12 +51,16 @@ class interactive_figure(nodes.General, nodes.Element):
 
 
 def _visit_html(self, node):
+    if self.builder.name == "epub":        # an e-book shows the static image, no script
+        return
     self.body.append(
         f'<div class="dlfs-interactive" data-figure="{html.escape(node["figure"])}">'
         f'<script type="application/json" class="dlfs-data">{node["json"]}</script>')
 
 
 def _depart_html(self, node):
+    if self.builder.name == "epub":
+        return
     self.body.append('<div class="dlfs-live" hidden></div></div>')
 
 
@@ -126,7 +130,8 @@ class InteractiveFigure(SphinxDirective):
 
 def _page_assets(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """Load the script and styles only on pages that have an interactive figure."""
-    if doctree is None or not any(True for _ in doctree.findall(interactive_figure)):
+    if app.builder.name == "epub" or doctree is None \
+            or not any(True for _ in doctree.findall(interactive_figure)):
         return
     app.add_css_file(CSS_FILE)
     app.add_js_file(JS_FILE, defer="defer")

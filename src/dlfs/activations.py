@@ -12,128 +12,143 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._docs import implements
+
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    r"""Logistic function :math:`\sigma(z) = 1 / (1 + e^{-z})`, without overflow.
+    """Logistic function σ(z) = 1 / (1 + exp(-z)), without overflow.
 
-    Written as :math:`e^{\min(z, 0)} / (1 + e^{-|z|})`: for :math:`z \ge 0`
-    that is :math:`1 / (1 + e^{-z})`, for :math:`z < 0` it is the equal
-    :math:`e^{z} / (1 + e^{z})`.  Every exponent is :math:`\le 0`, so nothing
-    overflows, and tiny probabilities keep their full relative precision.
-    (Two exponentials are cheaper than choosing per element with ``np.where``,
-    whose data-dependent branches are slow on random signs.)
+    Written as exp(min(z, 0)) / (1 + exp(-abs(z))): for z >= 0 that is
+    1 / (1 + exp(-z)), for z < 0 it is the equal exp(z) / (1 + exp(z)).
+    Every exponent is <= 0, so nothing overflows, and tiny probabilities
+    keep their full relative precision.  (Two exponentials are cheaper than
+    choosing per element with ``np.where``, whose data-dependent branches
+    are slow on random signs.)
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-neuron` (the sigmoid).
     """
     return np.exp(np.minimum(z, 0)) / (1.0 + np.exp(-np.abs(z)))
 
 
+implements(sigmoid, "eq-neuron")
+
+
 def sigmoid_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\sigma'(z) = \sigma(z)\,(1 - \sigma(z)) = \sigma(z)\,\sigma(-z)`.
+    """σ'(z) = σ(z) (1 - σ(z)) = σ(z) σ(-z).
 
     ``z``: any shape; returns that shape and dtype.
 
-    Computed as :math:`\sigma(z)\,\sigma(-z)`: for large :math:`z`, :math:`1 - \sigma(z)`
-    rounds to 0 (from about :math:`z = 37` in float64) while :math:`\sigma(-z)` keeps
-    its full relative precision.
-
-    Implements :eq:`eq-sigmoid-props`.
+    Computed as σ(z) σ(-z): for large z, 1 - σ(z) rounds to 0 (from about
+    z = 37 in float64) while σ(-z) keeps its full relative precision.
     """
     return sigmoid(z) * sigmoid(-z)
+
+
+implements(sigmoid_grad, "eq-sigmoid-props")
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
     """Hyperbolic tangent (NumPy's is already stable).
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-act-tanh`.
     """
     return np.tanh(z)
 
 
+implements(tanh, "eq-act-tanh")
+
+
 def tanh_grad(z: np.ndarray) -> np.ndarray:
-    r""":math:`\tanh'(z) = 1 - \tanh^2(z)`.
+    """tanh'(z) = 1 - tanh(z)².
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-act-derivs`.
     """
     t = np.tanh(z)
     return 1.0 - t * t
 
 
+implements(tanh_grad, "eq-act-derivs")
+
+
 def relu(z: np.ndarray) -> np.ndarray:
-    r""":math:`\max(0, z)`.
+    """max(0, z).
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-act-relu`.
     """
     return np.maximum(z, 0)
 
 
+implements(relu, "eq-act-relu")
+
+
 def relu_grad(z: np.ndarray) -> np.ndarray:
-    """1 where ``z > 0``, else 0 (we take the derivative at the kink to be 0).
+    """1 where z > 0, else 0 (we take the derivative at the kink to be 0).
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-act-derivs`.
     """
     return (z > 0).astype(z.dtype)
 
 
-def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
-    r""":math:`z` for :math:`z > 0`, :math:`\alpha z` otherwise (:math:`0 < \alpha < 1`).
+implements(relu_grad, "eq-act-derivs")
 
-    For :math:`\alpha < 1` this is simply :math:`\max(z, \alpha z)`.
+
+def leaky_relu(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
+    """z for z > 0, αz otherwise (0 < α < 1, ``alpha``).
+
+    For α < 1 this is simply max(z, αz).
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-act-lrelu`.
     """
     return np.maximum(z, alpha * z)
 
 
+implements(leaky_relu, "eq-act-lrelu")
+
+
 def leaky_relu_grad(z: np.ndarray, alpha: float = 0.01) -> np.ndarray:
-    r"""1 for :math:`z > 0`, :math:`\alpha` otherwise (:math:`0 < \alpha < 1`).
+    """1 for z > 0, α otherwise (0 < α < 1, ``alpha``).
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-act-derivs`.
     """
     return np.maximum((z > 0).astype(z.dtype), alpha)
 
 
-def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
-    r"""Stable :math:`\log \sum_k e^{z_k}` along ``axis``.
+implements(leaky_relu_grad, "eq-act-derivs")
 
-    Subtracting the maximum first keeps every exponent :math:`\le 0`, so
-    nothing overflows, and the largest term is exactly :math:`e^0 = 1`, so the
-    sum never underflows to zero.
 
-    ``z``: any shape; returns its shape without ``axis`` (kept as 1 with ``keepdims``).
+def logsumexp(z: np.ndarray, axis: int = -1,
+              keepdims: bool = False) -> np.ndarray:
+    """Stable log(sum_k exp(z_k)) along ``axis``.
 
-    Implements :eq:`eq-loss-lse`.
+    Subtracting the maximum first keeps every exponent <= 0, so nothing
+    overflows, and the largest term is exactly exp(0) = 1, so the sum never
+    underflows to zero.
+
+    ``z``: any shape; returns its shape without ``axis`` (kept as 1 with
+    ``keepdims``).
     """
     m = np.max(z, axis=axis, keepdims=True)
     out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+implements(logsumexp, "eq-loss-lse")
+
+
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    r""":math:`\log \mathrm{softmax}(z) = z - \mathrm{logsumexp}(z)`, stable.
+    """log softmax(z) = z - logsumexp(z), stable.
 
     ``z``: any shape; returns that shape and dtype.
-
-    Implements :eq:`eq-loss-ce-logits` (the log-softmax) with the shift of :eq:`eq-loss-lse`.
     """
-    # (z - m) - log(sum) rather than z - (m + log(sum)): the shifted logits are
-    # exact, so a confident prediction's log-probability keeps full precision.
+    # (z - m) - log(sum) rather than z - (m + log(sum)): the shifted logits
+    # are exact, so a confident prediction's log-probability keeps full
+    # precision.
     shifted = z - np.max(z, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    total = np.sum(np.exp(shifted), axis=axis, keepdims=True)
+    return shifted - np.log(total)
+
+
+implements(log_softmax, "eq-loss-ce-logits", "eq-loss-lse")
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -80,7 +80,7 @@ def dead_units(model: Sequential, x: np.ndarray) -> dict[int, np.ndarray]:
     -------
     dict
         ``{i: mask}`` for every layer ``model.layers[i]`` that is a
-        :class:`~dlfs.layers.ReLU`; ``mask`` is a boolean ndarray of shape
+        ``ReLU``; ``mask`` is a boolean ndarray of shape
         (n_units,) (the layer's output shape per sample, flattened), True for
         dead units.  ``mask.sum()`` counts them.
     """

@@ -5,10 +5,10 @@ For a scalar function :math:`L(\theta)` the centred difference
 .. math:: \frac{\partial L}{\partial \theta_i} \approx
           \frac{L(\theta + h e_i) - L(\theta - h e_i)}{2h}
 
-has error :math:`O(h^2)`.  We compare it with the analytic gradient ``a`` by
-the relative error of cs231n, taken over the whole array:
-:math:`\lVert a - n\rVert / \max(\lVert a\rVert, \lVert n\rVert)` (0 when both
-are 0).  In float64 a correct gradient typically gives 1e-7 or less (the
+has error :math:`O(h^2)`.  We compare it with the analytic gradient
+:math:`g_a` by the relative error of cs231n, taken over the whole array:
+:math:`\lVert g_a - g_n\rVert / \max(\lVert g_a\rVert, \lVert g_n\rVert)`
+(0 when both are 0), with :math:`g_n` the numerical gradient.  In float64 a correct gradient typically gives 1e-7 or less (the
 single-neuron chapter of the book measures it); a wrong one gives something near 1.
 """
 from __future__ import annotations
@@ -16,43 +16,49 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_array
+from ._docs import implements
 from .layers import Layer
 from .losses import Loss
 from .model import Sequential
 
 
-def relative_error(analytic: np.ndarray, numeric: np.ndarray, atol: float = 0.0) -> float:
-    """``|a - n| / max(|a|, |n|)`` with Euclidean norms.
+def relative_error(analytic: np.ndarray, numeric: np.ndarray,
+                   atol: float = 0.0) -> float:
+    """‖analytic - numeric‖ / max(‖analytic‖, ‖numeric‖), Euclidean norms.
 
-    Returns 0 when both norms are at most ``atol``: the gradient is then zero
-    to within the finite-difference noise (for example the bias of a layer
-    followed by BatchNorm, whose true gradient is exactly zero), and a ratio of
-    two noise terms would be meaningless.
-
-    Implements :eq:`eq-relerr`.
+    Returns 0 when both norms are at most ``atol``: the gradient is then
+    zero to within the finite-difference noise (for example the bias of a
+    layer followed by BatchNorm, whose true gradient is exactly zero), and a
+    ratio of two noise terms would be meaningless.
     """
     scale = max(np.linalg.norm(analytic), np.linalg.norm(numeric))
-    return 0.0 if scale <= atol else float(np.linalg.norm(analytic - numeric) / scale)
+    if scale <= atol:
+        return 0.0
+    return float(np.linalg.norm(analytic - numeric) / scale)
+
+
+implements(relative_error, "eq-relerr")
 
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
     """Centred-difference gradient of the scalar function ``f()`` w.r.t. ``x``.
 
-    ``x`` (any shape, also a non-contiguous view such as ``A.T``) is perturbed
-    in place, one element at a time, and restored; the result is a float64
-    array of the shape of ``x``.  This is the one deliberate Python loop over
-    elements in the package: it is a checking tool for small arrays, never on
-    a training path.
-
-    Implements :eq:`eq-central`.
+    ``x`` (any shape, also a non-contiguous view such as ``A.T``) is
+    perturbed in place, one element at a time, and restored; the result is a
+    float64 array of the shape of ``x``.  This is the one deliberate Python
+    loop over elements in the package: it is a checking tool for small
+    arrays, never on a training path.
     """
-    if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
-        raise TypeError("numerical_gradient perturbs x in place: x must be a floating-point "
-                        f"numpy.ndarray, got {getattr(x, 'dtype', type(x).__name__)}")
+    if (not isinstance(x, np.ndarray)
+            or not np.issubdtype(x.dtype, np.floating)):
+        got = getattr(x, "dtype", type(x).__name__)
+        raise TypeError("numerical_gradient perturbs x in place: x must be "
+                        f"a floating-point numpy.ndarray, got {got}")
     if not x.flags.writeable:
-        raise ValueError("numerical_gradient perturbs x in place: x must be writeable")
+        raise ValueError("numerical_gradient perturbs x in place: x must be "
+                         "writeable")
     grad = np.zeros(x.shape, dtype=np.float64)
-    for i in np.ndindex(x.shape):                # indexes x itself, whatever its strides
+    for i in np.ndindex(x.shape):     # indexes x itself, whatever its strides
         old = x[i]
         x[i] = old + h
         plus = f()
@@ -61,6 +67,9 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
         x[i] = old
         grad[i] = (plus - minus) / (2 * h)
     return grad
+
+
+implements(numerical_gradient, "eq-central")
 
 
 def _generators(obj) -> list[np.random.Generator]:
@@ -74,18 +83,18 @@ def _buffers(obj) -> list[np.ndarray]:
     return [buffer for layer in layers for buffer in layer.buffers.values()]
 
 
-def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Loss | None = None,
-              h: float = 1e-6, atol: float = 1e-8, training: bool = True,
-              seed: int = 0) -> dict[str, float]:
+def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *,
+              loss: Loss | None = None, h: float = 1e-6, atol: float = 1e-8,
+              training: bool = True, seed: int = 0) -> dict[str, float]:
     """Relative error between backprop and finite differences, per array.
 
     Parameters
     ----------
     obj : Layer, Sequential or Loss
-        What to check.  A layer or model is reduced to a scalar by ``loss`` if
-        given, else by the random projection ``sum(output * R)`` (so every
-        output element gets a different weight).  A loss is checked w.r.t. its
-        prediction ``x`` for the given ``target``.
+        What to check.  A layer or model is reduced to a scalar by ``loss``
+        if given, else by the random projection ``sum(output * R)`` (so
+        every output element gets a different weight).  A loss is checked
+        w.r.t. its prediction ``x`` for the given ``target``.
     x : ndarray, float64
         Input (or prediction, for a loss).  Use float64: in float32 the
         finite-difference error alone is around 1e-3.
@@ -94,16 +103,17 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Los
     h : float
         Finite-difference step.
     training : bool
-        Mode of the forward passes (False checks e.g. BatchNorm's inference mode).
+        Mode of the forward passes (False checks e.g. BatchNorm's inference
+        mode).
     atol : float
-        Gradients whose norms are both below ``atol`` count as equal (error 0);
-        see :func:`relative_error`.
+        Gradients whose norms are both below ``atol`` count as equal (error
+        0); see ``relative_error``.
 
     Returns
     -------
     dict
-        ``{"x": err, "W": err, ...}`` for a layer, ``{"x": err, "0.W": err, ...}``
-        for a model, ``{"prediction": err}`` for a loss.
+        ``{"x": err, "W": err, ...}`` for a layer, ``{"x": err, "0.W": err,
+        ...}`` for a model, ``{"prediction": err}`` for a loss.
 
     Layers that draw random numbers (Dropout) get their generator rewound
     before every forward pass, so all evaluations see the same mask.  Every
@@ -117,16 +127,19 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Los
         f = lambda: obj.forward(x, target)             # noqa: E731
         f()
         analytic = obj.backward().copy()
-        return {"prediction": relative_error(analytic, numerical_gradient(f, x, h), atol)}
+        numeric = numerical_gradient(f, x, h)
+        return {"prediction": relative_error(analytic, numeric, atol)}
 
     if not isinstance(obj, (Layer, Sequential)):
-        raise TypeError(f"gradcheck takes a Layer, Sequential or Loss, got {type(obj).__name__}")
+        raise TypeError(f"gradcheck takes a Layer, Sequential or Loss, "
+                        f"got {type(obj).__name__}")
     rngs = _generators(obj)
     rng_states = [g.bit_generator.state for g in rngs]
     buffers = _buffers(obj)
     saved = [b.copy() for b in buffers]
     try:
-        return _check_layers(obj, x, target, loss, h, atol, training, seed, rngs, rng_states)
+        return _check_layers(obj, x, target, loss, h, atol, training, seed,
+                             rngs, rng_states)
     finally:
         for buffer, old in zip(buffers, saved):
             buffer[...] = old
@@ -134,7 +147,8 @@ def gradcheck(obj, x: np.ndarray, target: np.ndarray | None = None, *, loss: Los
             g.bit_generator.state = s
 
 
-def _check_layers(obj, x, target, loss, h, atol, training, seed, rngs, rng_states):
+def _check_layers(obj, x, target, loss, h, atol, training, seed, rngs,
+                  rng_states):
     projection = None
 
     def f() -> float:
@@ -145,7 +159,8 @@ def _check_layers(obj, x, target, loss, h, atol, training, seed, rngs, rng_state
         if loss is not None:
             return loss.forward(out, target)
         if projection is None:
-            projection = np.random.default_rng(seed).standard_normal(out.shape)
+            rng = np.random.default_rng(seed)
+            projection = rng.standard_normal(out.shape)
         return float(np.sum(out * projection))
 
     f()
@@ -157,16 +172,19 @@ def _check_layers(obj, x, target, loss, h, atol, training, seed, rngs, rng_state
     else:
         analytic = {name: g.copy() for name, g in obj.grads.items()}
         params = obj.params
-    errors = {"x": relative_error(analytic_x, numerical_gradient(f, x, h), atol)}
+    errors = {"x": relative_error(analytic_x, numerical_gradient(f, x, h),
+                                  atol)}
     for name, param in params.items():
-        errors[name] = relative_error(analytic[name], numerical_gradient(f, param, h), atol)
+        numeric = numerical_gradient(f, param, h)
+        errors[name] = relative_error(analytic[name], numeric, atol)
     return errors
 
 
-def kink_margin(model: Sequential, x: np.ndarray, *, training: bool = True) -> float:
-    r"""Smallest :math:`|z|` over every input entry of a ReLU or LeakyReLU layer.
+def kink_margin(model: Sequential, x: np.ndarray, *,
+                training: bool = True) -> float:
+    """Smallest abs(z) over every input entry of a ReLU or LeakyReLU layer.
 
-    ReLU and LeakyReLU have a kink at :math:`z = 0`.  A centred difference
+    ReLU and LeakyReLU have a kink at z = 0.  A centred difference
     with step ``h`` straddles the kink when a perturbation moves a
     pre-activation across zero; the quotient then averages the two slopes
     and disagrees with backpropagation although the code is right (a *false
@@ -175,15 +193,13 @@ def kink_margin(model: Sequential, x: np.ndarray, *, training: bool = True) -> f
     large compared with how much a step of size ``h`` can move a
     pre-activation.
 
-    Implements :eq:`eq-gc-kink`.
-
     Parameters
     ----------
     model : Sequential
     x : ndarray of shape (n_samples, ...)
         The input of the check.
     training : bool
-        Mode of the forward pass (as in :func:`gradcheck`).
+        Mode of the forward pass (as in ``gradcheck``).
 
     Returns
     -------
@@ -193,10 +209,14 @@ def kink_margin(model: Sequential, x: np.ndarray, *, training: bool = True) -> f
     from .layers import LeakyReLU, ReLU
 
     if not isinstance(model, Sequential):
-        raise TypeError(f"kink_margin takes a Sequential model, got {type(model).__name__}")
+        raise TypeError(f"kink_margin takes a Sequential model, "
+                        f"got {type(model).__name__}")
     margin = np.inf
     for layer in model.layers:
         if isinstance(layer, (ReLU, LeakyReLU)):
             margin = min(margin, float(np.min(np.abs(x))))
         x = layer.forward(x, training=training)
     return margin
+
+
+implements(kink_margin, "eq-gc-kink")

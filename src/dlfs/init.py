@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from ._checks import check_choice
+from ._docs import implements
 
 
 def fan_in_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -70,33 +71,35 @@ def normal(shape, rng, dtype=np.float32, std=0.01):
 
 
 def xavier_normal(shape, rng, dtype=np.float32):
-    r""":math:`\mathcal N(0, 2/(n_\text{in}+n_\text{out}))`; ``shape`` 2-D or a kernel.
-
-    Implements :eq:`eq-init-xavier`.
-    """
+    """Normal, mean 0, variance 2/(n_in + n_out); ``shape`` 2-D or a kernel."""
     fan_in, fan_out = fan_in_fan_out(shape)
-    return (np.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)).astype(dtype)
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    return (std * rng.standard_normal(shape)).astype(dtype)
+
+
+implements(xavier_normal, "eq-init-xavier")
 
 
 def xavier_uniform(shape, rng, dtype=np.float32):
-    r""":math:`\mathcal U(-a, a)`, :math:`a = \sqrt{6/(n_\text{in}+n_\text{out})}`.
+    """Uniform on (-a, a), a = sqrt(6 / (n_in + n_out)).
 
-    ``shape`` 2-D or a kernel.
-
-    Implements :eq:`eq-init-xavier` (uniform form).
+    ``shape`` 2-D or a kernel.  The same variance as ``xavier_normal``.
     """
     fan_in, fan_out = fan_in_fan_out(shape)
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def he(shape, rng, dtype=np.float32):
-    r""":math:`\mathcal N(0, 2/n_\text{in})`; ``shape`` 2-D or a kernel.
+implements(xavier_uniform, "eq-init-xavier")
 
-    Implements :eq:`eq-init-he`.
-    """
+
+def he(shape, rng, dtype=np.float32):
+    """Normal, mean 0, variance 2/n_in; ``shape`` 2-D or a kernel."""
     fan_in, _ = fan_in_fan_out(shape)
     return (np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)).astype(dtype)
+
+
+implements(he, "eq-init-he")
 
 
 INITIALIZERS = {

@@ -3,7 +3,12 @@
 A file holds one array per parameter and buffer (``"0.W"``, ``"0.b"``,
 ``"1.running_mean"``...), the architecture as a JSON string (the layers'
 types and configurations and, when known, the shape of one input sample), and
-a SHA-256 checksum over both.
+a SHA-256 checksum over both.  A training *checkpoint*
+(:func:`save_checkpoint`, :func:`load_checkpoint`) is the same kind of file
+with the optimiser's state arrays added (``"opt.0.W.m"``) and, in the JSON
+record, what else resuming needs: the optimiser's type, hyperparameters, step
+count and learning rate, the epoch, the history and the random generators'
+states.
 
 **What protects you, and what does not.**  A model file is *untrusted
 input*, and is read as such:
@@ -30,6 +35,7 @@ input*, and is read as such:
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -37,6 +43,7 @@ import os
 import re
 import stat
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +51,22 @@ import numpy as np
 from ._files import TEMP_NAME_EXTRA_BYTES, atomic_write, max_name_bytes
 from .layers import Layer
 from .model import Sequential
+from .optim import Optimizer
 
 FORMAT = "dlfs-params-1"
+#: The format of a training checkpoint (:func:`save_checkpoint`).
+CHECKPOINT_FORMAT = "dlfs-checkpoint-1"
+#: Prefix of the optimiser's arrays in a checkpoint: ``"opt.0.W.m"``.
+OPTIMIZER_PREFIX = "opt."
+_WRITER = {FORMAT: "train --save or save_model",
+           CHECKPOINT_FORMAT: "save_checkpoint"}
+_LOADER = {FORMAT: "load_model", CHECKPOINT_FORMAT: "load_checkpoint"}
+_FORMAT_HINTS = {
+    (CHECKPOINT_FORMAT, FORMAT): " (a training checkpoint: load it with "
+                                 "load_checkpoint)",
+    (FORMAT, CHECKPOINT_FORMAT): " (a model file from save_model: it holds "
+                                 "no optimiser state to resume from)",
+}
 
 #: Layers and arrays a file may declare; far more than any model of the book.
 MAX_LAYERS = 10_000
@@ -134,24 +155,24 @@ def _file_kind(path: Path) -> str:
 
 def save_model(model: Sequential, path: str | os.PathLike, *,
                input_shape: tuple[int, ...] | None = None) -> Path:
-    """Write the model's parameters, buffers and architecture to ``path`` (.npz).
+    """Write the model's parameters, buffers and architecture to ``path``.
 
-    Everything :func:`load_model` checks is checked first (the input shape
-    fits the layers, at most :data:`MAX_LAYERS` layers, finite float arrays of
-    one dtype, the size bound of :func:`check_sample_size`), so a file that
-    is written also loads.
+    Everything ``load_model`` checks is checked first (the input shape
+    fits the layers, at most ``MAX_LAYERS`` layers, finite float arrays
+    of one dtype, the size bound of ``check_sample_size``), so a file
+    that is written also loads.
 
     The file is written to a temporary name first and renamed, so a crash
-    never leaves a half-written file under the final name (and the next save
-    to the same place removes what a killed save left behind).  A new file
-    gets the usual permissions (``0o666`` minus the umask); an overwritten one
-    keeps its own.
+    never leaves a half-written file under the final name (and the next
+    save to the same place removes what a killed save left behind).  A new
+    file gets the usual permissions (``0o666`` minus the umask); an
+    overwritten one keeps its own.
 
     Parameters
     ----------
     model : Sequential
     path : str or path-like
-        Missing parent folders are created.
+        The ``.npz`` file; missing parent folders are created.
     input_shape : tuple of int, optional
         Shape of one input sample, e.g. ``(784,)`` or ``(1, 28, 28)``,
         recorded so that a program loading the file knows what to feed it.
@@ -160,23 +181,34 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
     Raises
     ------
     ValueError
-        For a path :func:`check_save_path` refuses, or a model the file
+        For a path ``check_save_path`` refuses, or a model the file
         could not be loaded as; nothing is written.
     TypeError
-        If ``model`` is not a :class:`~dlfs.model.Sequential`.
+        If ``model`` is not a ``Sequential``.
 
     """
+    path, record, arrays = _prepare(model, path, input_shape, FORMAT)
+    _write(path, record, arrays)
+    return path
+
+
+def _prepare(model, path, input_shape, fmt: str) -> tuple[Path, dict, dict]:
+    """Check that ``model`` can be saved at ``path``: the record and arrays."""
+    writer, loader = _WRITER[fmt].split()[-1], _LOADER[fmt]
     if not isinstance(model, Sequential):
-        raise TypeError(f"save_model saves a Sequential model, got {type(model).__name__}; "
-                        "wrap a single layer as Sequential([layer])")
+        raise TypeError(f"{writer} saves a Sequential model, got "
+                        f"{type(model).__name__}; wrap a single layer as "
+                        "Sequential([layer])")
     path = check_save_path(path)
     arrays = model.state()
-    record = {"format": FORMAT, "layers": model.architecture()}
-    input_shape = model.input_shape if input_shape is None else input_shape
+    record = {"format": fmt, "layers": model.architecture()}
+    if input_shape is None:
+        input_shape = model.input_shape
     if input_shape is not None:
         record["input_shape"] = _check_input_shape(
-            [int(d) if isinstance(d, np.integer) else d for d in input_shape], ValueError)
-    try:                                # never write a file that load_model would refuse
+            [int(d) if isinstance(d, np.integer) else d for d in input_shape],
+            ValueError)
+    try:                     # never write a file that the loader would refuse
         if input_shape is not None:
             model.output_shape(tuple(input_shape))
         _check_record(path, record, arrays)
@@ -184,13 +216,19 @@ def save_model(model: Sequential, path: str | os.PathLike, *,
         if input_shape is not None:
             check_sample_size(model, tuple(input_shape), path)
     except ValueError as err:
-        raise ValueError(f"cannot save to {path}: load_model would refuse the file: "
-                         f"{str(err).removeprefix(f'{path}: ')}") from None
-    arch = json.dumps(record, sort_keys=True)
-    meta = {"__architecture__": np.array(arch), "__sha256__": np.array(_checksum(arch, arrays))}
+        raise ValueError(f"cannot save to {path}: {loader} would refuse "
+                         f"the file: {str(err).removeprefix(f'{path}: ')}"
+                         ) from None
+    return path, record, arrays
+
+
+def _write(path: Path, record: dict, arrays: dict[str, np.ndarray]) -> None:
+    """The arrays, the record as JSON and their checksum, written atomically."""
+    text = json.dumps(record, sort_keys=True)
+    meta = {"__architecture__": np.array(text),
+            "__sha256__": np.array(_checksum(text, arrays))}
     with atomic_write(path, ".tmp") as f:
         np.savez(f, **arrays, **meta)
-    return path
 
 
 # -- reading an untrusted file --------------------------------------------------------------
@@ -228,64 +266,78 @@ def _array_headers(path: Path, npz) -> dict[str, tuple[tuple[int, ...], np.dtype
     return headers
 
 
-def _read(path: Path) -> tuple[str, dict, dict[str, np.ndarray]]:
-    """The architecture JSON, its parsed record and the arrays, all checked."""
+def _read(path: Path, fmt: str = FORMAT) -> tuple[str, dict, dict]:
+    """The record's JSON, the parsed record and the arrays, all checked.
+
+    The arrays are checked as a model's when ``fmt`` is a parameter file's.
+    """
     try:
         info = path.stat()
     except FileNotFoundError:
         if path.is_symlink():
-            raise ParameterFileError(f"{path} is a broken symbolic link") from None
-        raise FileNotFoundError(f"parameter file {path} does not exist") from None
-    except OSError as err:                    # a symlink loop, a name too long...
+            raise ParameterFileError(f"{path} is a broken symbolic link"
+                                     ) from None
+        raise FileNotFoundError(f"parameter file {path} does not exist"
+                                ) from None
+    except OSError as err:               # a symlink loop, a name too long...
         raise ParameterFileError(f"cannot read parameter file {path}: "
                                  f"{err.strerror or err}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise ParameterFileError(f"{path} is a directory, not a parameter file; give the "
-                                 ".npz file that train --save or save_model wrote")
-    if not stat.S_ISREG(info.st_mode):        # a FIFO would block reading forever
-        raise ParameterFileError(f"{path} is not a regular file; give the .npz file that "
-                                 "train --save or save_model wrote")
+        raise ParameterFileError(f"{path} is a directory, not a parameter "
+                                 f"file; give the .npz file {_WRITER[fmt]} "
+                                 "wrote")
+    if not stat.S_ISREG(info.st_mode):   # a FIFO would block reading forever
+        raise ParameterFileError(f"{path} is not a regular file; give the "
+                                 f".npz file {_WRITER[fmt]} wrote")
     if not os.access(path, os.R_OK):
-        raise ParameterFileError(f"cannot read parameter file {path}: permission denied")
+        raise ParameterFileError(f"cannot read parameter file {path}: "
+                                 "permission denied")
     try:
-        # Our own handle: np.load(path) leaks the file it opened when the zip is corrupt.
+        # Our own handle: np.load(path) leaks the file when the zip is corrupt.
         with open(path, "rb") as fh:
             loaded = np.load(fh, allow_pickle=False)
-            if not isinstance(loaded, np.lib.npyio.NpzFile):   # a bare .npy array
+            if not isinstance(loaded, np.lib.npyio.NpzFile):   # a bare .npy
                 raise ValueError("not an .npz archive")
             with loaded as f:
                 headers = _array_headers(path, f)
                 for name in ("__architecture__", "__sha256__"):
-                    if name in headers and (headers[name][1].kind != "U"
-                                            or math.prod(headers[name][0]) != 1):
-                        raise ParameterFileError(f"{path} has no valid dlfs architecture "
-                                                 "record")
+                    if name in headers and (
+                            headers[name][1].kind != "U"
+                            or math.prod(headers[name][0]) != 1):
+                        raise ParameterFileError(
+                            f"{path} has no valid dlfs architecture record")
                 contents = {name: f[name] for name in f.files}
     except (ParameterFileError, MemoryError):
         raise
     except PermissionError:
-        raise ParameterFileError(f"cannot read parameter file {path}: permission denied") \
-            from None
-    except Exception as err:     # noqa: BLE001  untrusted bytes: zipfile, npy header, EOF...
-        raise ParameterFileError(f"{path} is not a readable dlfs parameter file "
-                                 f"(truncated or corrupt?): {type(err).__name__}: {err}") from None
+        raise ParameterFileError(f"cannot read parameter file {path}: "
+                                 "permission denied") from None
+    except Exception as err:  # noqa: BLE001  untrusted bytes: zip, header...
+        raise ParameterFileError(
+            f"{path} is not a readable dlfs parameter file (truncated or "
+            f"corrupt?): {type(err).__name__}: {err}") from None
     try:
         arch_json = str(contents.pop("__architecture__"))
         stored_sum = str(contents.pop("__sha256__"))
         arch = json.loads(arch_json)
     except (KeyError, ValueError, RecursionError) as err:
-        # ValueError includes JSONDecodeError and the int-string limit (4300 digits).
-        why = "" if isinstance(err, KeyError) else f" ({type(err).__name__}: {str(err)[:80]})"
-        raise ParameterFileError(f"{path} has no valid dlfs architecture record{why}") from None
+        # ValueError: JSONDecodeError and the int-string limit (4300 digits).
+        why = ("" if isinstance(err, KeyError)
+               else f" ({type(err).__name__}: {str(err)[:80]})")
+        raise ParameterFileError(f"{path} has no valid dlfs architecture "
+                                 f"record{why}") from None
     if not isinstance(arch, dict):
-        raise ParameterFileError(f"{path}: the architecture record must be a JSON object, "
-                                 f"got {type(arch).__name__}")
-    if arch.get("format") != FORMAT:
-        raise ParameterFileError(f"{path} has format {arch.get('format')!r}, expected {FORMAT!r}")
+        raise ParameterFileError(f"{path}: the architecture record must be a "
+                                 f"JSON object, got {type(arch).__name__}")
+    if arch.get("format") != fmt:
+        raise ParameterFileError(
+            f"{path} has format {_short(arch.get('format'))}, expected "
+            f"{fmt!r}{_FORMAT_HINTS.get((arch.get('format'), fmt), '')}")
     if _checksum(arch_json, contents) != stored_sum:
-        raise ParameterFileError(f"{path} fails its SHA-256 check: the file was modified "
-                                 "or damaged after it was saved")
-    _check_record(path, arch, contents)
+        raise ParameterFileError(f"{path} fails its SHA-256 check: the file "
+                                 "was modified or damaged after it was saved")
+    if fmt == FORMAT:
+        _check_record(path, arch, contents)
     return arch_json, arch, contents
 
 
@@ -406,11 +458,12 @@ def check_sample_size(model: Sequential, input_shape: tuple[int, ...],
     return size
 
 
-def load_params(model: Sequential, path: str | os.PathLike, *, cast: bool = False) -> Sequential:
-    """Load parameters from ``path`` into an existing ``model``, checking they fit.
+def load_params(model: Sequential, path: str | os.PathLike, *,
+                cast: bool = False) -> Sequential:
+    """Load parameters from ``path`` into an existing ``model``, checked.
 
-    The file's layers must have the model's types and configurations (all of
-    them, e.g. a LeakyReLU's slope or a Dropout probability; only the
+    The file's layers must have the model's types and configurations (all
+    of them, e.g. a LeakyReLU's slope or a Dropout probability; only the
     initialiser's name is ignored) and its arrays the model's shapes.
 
     Parameters
@@ -418,9 +471,10 @@ def load_params(model: Sequential, path: str | os.PathLike, *, cast: bool = Fals
     model : Sequential
     path : str or path-like
     cast : bool
-        Convert parameters of another dtype (float64 into a float32 model, or
-        the reverse).  By default a dtype mismatch is refused, because the
-        conversion loses precision or makes the model slower without a word.
+        Convert parameters of another dtype (float64 into a float32 model,
+        or the reverse).  By default a dtype mismatch is refused, because
+        the conversion loses precision or makes the model slower without a
+        word.
 
     Raises
     ------
@@ -437,49 +491,56 @@ def load_params(model: Sequential, path: str | os.PathLike, *, cast: bool = Fals
     return _fill(model, path, arch, arrays, bool(cast))
 
 
-def _fill(model: Sequential, path: Path, arch: dict, arrays: dict, cast: bool) -> Sequential:
+def _fill(model: Sequential, path: Path, arch: dict, arrays: dict,
+          cast: bool) -> Sequential:
     theirs_all, ours = arch["layers"], model.architecture()
     if len(theirs_all) != len(ours):
         raise ParameterFileError(f"{path} holds {len(theirs_all)} layers, "
                                  f"the model has {len(ours)}")
     for i, (theirs, mine) in enumerate(zip(theirs_all, ours)):
         if theirs["type"] != mine["type"]:
-            raise ParameterFileError(f"layer {i} is {theirs['type']} in {path} "
-                                     f"but {mine['type']} in the model")
+            raise ParameterFileError(f"layer {i} is {theirs['type']} in "
+                                     f"{path} but {mine['type']} in the model")
     state = model.state()
     if set(arrays) != set(state):
-        missing, extra = sorted(set(state) - set(arrays)), sorted(set(arrays) - set(state))
-        raise ParameterFileError(f"{path} does not match the model: missing {missing}, "
-                                 f"unexpected {extra}")
+        missing = sorted(set(state) - set(arrays))
+        extra = sorted(set(arrays) - set(state))
+        raise ParameterFileError(f"{path} does not match the model: "
+                                 f"missing {missing}, unexpected {extra}")
     for name, target in state.items():
         if arrays[name].shape != target.shape:
-            raise ParameterFileError(f"parameter {name!r}: file {path} has shape "
-                                     f"{arrays[name].shape}, model expects {target.shape}")
+            raise ParameterFileError(
+                f"parameter {name!r}: file {path} has shape "
+                f"{arrays[name].shape}, model expects {target.shape}")
     for i, (theirs, mine) in enumerate(zip(theirs_all, ours)):
         theirs, mine = _comparable(theirs), _comparable(mine)
         if theirs != mine:
-            keys = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
-            diff = ", ".join(f"{k}={_short(theirs.get(k))} in the file, {_short(mine.get(k))} "
-                             "in the model" for k in keys)
-            raise ParameterFileError(f"layer {i} ({mine['type']}) is configured differently "
-                                     f"in {path}: {diff}")
+            keys = sorted(k for k in set(theirs) | set(mine)
+                          if theirs.get(k) != mine.get(k))
+            diff = ", ".join(f"{k}={_short(theirs.get(k))} in the file, "
+                             f"{_short(mine.get(k))} in the model"
+                             for k in keys)
+            raise ParameterFileError(f"layer {i} ({mine['type']}) is "
+                                     f"configured differently in {path}: "
+                                     f"{diff}")
     for name, target in state.items():
-        if arrays[name].dtype != target.dtype and not cast:
-            raise ParameterFileError(f"parameter {name!r}: file {path} holds "
-                                     f"{arrays[name].dtype}, the model is {target.dtype}; pass "
-                                     "cast=True to convert, or build the model in "
-                                     f"{arrays[name].dtype}")
+        theirs = arrays[name].dtype
+        if theirs != target.dtype and not cast:
+            raise ParameterFileError(
+                f"parameter {name!r}: file {path} holds {theirs}, the model "
+                f"is {target.dtype}; pass cast=True to convert, or build "
+                f"the model in {theirs}")
     for name, target in state.items():
         if arrays[name].dtype != target.dtype:
             with np.errstate(over="ignore"):
                 converted = arrays[name].astype(target.dtype)
             if not np.all(np.isfinite(converted)):
-                raise ParameterFileError(f"parameter {name!r}: file {path} holds values too "
-                                         f"large for {target.dtype} (they would become "
-                                         "infinite); build the model in "
-                                         f"{arrays[name].dtype}")
+                raise ParameterFileError(
+                    f"parameter {name!r}: file {path} holds values too "
+                    f"large for {target.dtype} (they would become "
+                    f"infinite); build the model in {arrays[name].dtype}")
     for name, target in state.items():
-        target[...] = arrays[name]                 # in place: keeps optimiser references valid
+        target[...] = arrays[name]   # in place: optimisers keep their arrays
     return model
 
 
@@ -522,3 +583,207 @@ def load_model(path: str | os.PathLike) -> Sequential:
     if shape is not None:
         check_sample_size(model, tuple(shape), path)
     return _fill(model, path, arch, arrays, cast=False)
+
+
+# -- training checkpoints ---------------------------------------------------------------------
+
+@dataclass
+class Checkpoint:
+    """Where a training run stopped, as :func:`load_checkpoint` read it.
+
+    Pass it to :func:`dlfs.train.fit` as ``resume=`` to continue the run.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed; training continues with the next one.
+    history : dict or None
+        The run's :class:`~dlfs.train.History` as a dict of its fields.
+    seed : int or None
+        The ``seed`` the run was started with.
+    generators : dict or None
+        The states of the run's random generators (shuffling, augmentation,
+        dropout masks), see :func:`dlfs.train.generator_states`.
+    """
+
+    epoch: int
+    history: dict | None = None
+    seed: int | None = None
+    generators: dict | None = None
+
+
+def save_checkpoint(path: str | os.PathLike, model: Sequential,
+                    optimizer: Optimizer, *, epoch: int,
+                    history=None, seed: int | None = None,
+                    generators: dict | None = None) -> Path:
+    """Write what resuming training needs: model, optimiser, epoch, generators.
+
+    The file is a parameter file (:func:`save_model`, same checks, same
+    atomic write) with the format name :data:`CHECKPOINT_FORMAT`, one more
+    array per parameter and optimiser slot (``"opt.0.W.m"``), and the
+    optimiser's type, hyperparameters, learning rate and step count, the
+    epoch, the history, the seed and the generators' states in its JSON
+    record.  No pickle: every value is an array or JSON.
+    :class:`dlfs.train.SaveCheckpoint` calls it after every epoch of
+    :func:`~dlfs.train.fit`.
+
+    Parameters
+    ----------
+    path : str or path-like
+    model : Sequential
+    optimizer : Optimizer
+        Its state must be the one it keeps for ``model``'s parameters.
+    epoch : int
+        Epochs completed.
+    history : dataclass, optional
+        The run's :class:`~dlfs.train.History`; stored as JSON.
+    seed : int, optional
+    generators : dict, optional
+        ``{"shuffle": state, "augment": state, "layers": {index: state}}``,
+        states of ``Generator.bit_generator``
+        (:func:`dlfs.train.generator_states`).
+
+    Raises
+    ------
+    ValueError
+        For a path or values that :func:`load_checkpoint` would refuse
+        (nothing is written).
+    TypeError
+        If ``model`` or ``optimizer`` has the wrong type.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a dlfs.optim.Optimizer, got "
+                        f"{type(optimizer).__name__}")
+    path, record, arrays = _prepare(model, path, None, CHECKPOINT_FORMAT)
+    state = optimizer.state_dict()
+    params = {name: param for name, param, _ in model.parameters()}
+    if state["slots"] and any(optimizer._bound.get(name) is not param
+                              for name, param in params.items()):
+        raise ValueError(f"cannot save to {path}: the optimiser's state is "
+                         "for another model's parameters")
+    for name, slots in state["slots"].items():
+        for slot, array in slots.items():
+            arrays[f"{OPTIMIZER_PREFIX}{name}.{slot}"] = array
+    record.update(
+        optimizer={k: state[k] for k in ("type", "lr", "t", "config")},
+        epoch=epoch, seed=seed, generators=generators,
+        history=None if history is None else dataclasses.asdict(history))
+    try:                     # never write a file that the loader would refuse
+        record = json.loads(json.dumps(record, sort_keys=True))
+        _check_training_record(path, record)
+        optimizer._check_state({**record["optimizer"], "slots": state["slots"]},
+                               params)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"cannot save to {path}: load_checkpoint would "
+                         f"refuse the file: "
+                         f"{str(err).removeprefix(f'{path}: ')}") from None
+    _write(path, record, arrays)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, model: Sequential,
+                    optimizer: Optimizer) -> Checkpoint:
+    """Load a checkpoint into ``model`` and ``optimizer``; say where to resume.
+
+    ``model`` and ``optimizer`` are built by the code that started the run
+    (their initial values do not matter): the file's layers must have the
+    model's types, configurations and shapes (as for ``load_params``),
+    and its optimiser the type and hyperparameters of ``optimizer``.  The
+    optimiser's state, learning rate and step count are then the file's,
+    bound to the model's parameter arrays.  Continue with
+    ``fit(model, loss, optimizer, X, y, epochs=..., resume=checkpoint)``.
+
+    Raises
+    ------
+    ParameterFileError
+        For an unreadable, damaged or malformed file, a parameter file
+        without optimiser state, another model, another optimiser or other
+        hyperparameters, a missing, unexpected, misshapen or non-finite
+        array; nothing is changed.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a dlfs.optim.Optimizer, got "
+                        f"{type(optimizer).__name__}")
+    path = Path(path)
+    _, record, contents = _read(path, CHECKPOINT_FORMAT)
+    arrays = {k: v for k, v in contents.items()
+              if not k.startswith(OPTIMIZER_PREFIX)}
+    _check_record(path, record, arrays)
+    history = _check_training_record(path, record)
+    slots: dict[str, dict[str, np.ndarray]] = {}
+    for key, array in contents.items():
+        if key.startswith(OPTIMIZER_PREFIX):
+            match = re.fullmatch(r"(\d+\.\w+)\.(\w+)",
+                                 key.removeprefix(OPTIMIZER_PREFIX))
+            if match is None:
+                raise ParameterFileError(f"{path}: array {key!r} names no "
+                                         "parameter and slot")
+            slots.setdefault(match[1], {})[match[2]] = array
+    state = {**record["optimizer"], "slots": slots}
+    ours = [name for name, _, _ in model.parameters()]
+    try:                 # against the file's parameters: nothing changed yet
+        optimizer._check_state(state, {name: arrays[name] for name in ours
+                                       if name in arrays})
+    except ValueError as err:
+        raise ParameterFileError(f"{path}: {err}") from None
+    _fill(model, path, record, arrays, cast=False)
+    optimizer.load_state_dict(state, model.parameters())
+    return Checkpoint(record["epoch"], history, record["seed"],
+                      record["generators"])
+
+
+def _check_training_record(path: Path, record: dict) -> dict | None:
+    """The record's epoch, seed, generators, optimiser and history, checked;
+    returns the history (lists of ``epoch`` numbers, numbers, booleans)."""
+    def fail(message):
+        raise ParameterFileError(f"{path}: {message}")
+
+    epoch, seed = record.get("epoch"), record.get("seed")
+    if not _is_count(epoch):
+        fail(f"epoch must be an integer >= 0, got {_short(epoch)}")
+    if seed is not None and not _is_count(seed):
+        fail(f"seed must be an integer >= 0 or null, got {_short(seed)}")
+    opt = record.get("optimizer")
+    if (not isinstance(opt, dict)
+            or set(opt) != {"type", "lr", "t", "config"}):
+        fail("the optimiser record must hold type, lr, t and config, got "
+             f"{_short(opt)}")
+    generators = record.get("generators")
+    if generators is not None:
+        if (not isinstance(generators, dict)
+                or set(generators) != {"shuffle", "augment", "layers"}
+                or not isinstance(generators["layers"], dict)):
+            fail("generators must hold shuffle, augment and layers, got "
+                 f"{_short(generators)}")
+        states = {"shuffle": generators["shuffle"],
+                  "augment": generators["augment"],
+                  **{f"layer {k}": v for k, v in generators["layers"].items()}}
+        for name, state in states.items():
+            try:
+                np.random.default_rng().bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as err:
+                fail(f"generator {name!r} has no valid PCG64 state ({err})")
+    history = record.get("history")
+    if history is None:
+        return None
+    if not isinstance(history, dict):
+        fail(f"history must be a JSON object, got {_short(history)}")
+    for name, value in history.items():
+        if isinstance(value, list):       # one number per epoch, or none
+            ok = (all(map(_is_number, value)) and len(value) in (0, epoch))
+        else:
+            ok = value is None or isinstance(value, bool) or _is_number(value)
+        if not ok:
+            fail(f"history field {name!r} is malformed for {epoch} epochs: "
+                 f"{_short(value)}")
+    return history
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

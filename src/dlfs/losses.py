@@ -164,7 +164,9 @@ class BinaryCrossEntropy(Loss):
         self.y = target
         if self.from_logits:
             z = self.z = prediction
-            return np.mean(np.maximum(z, 0) - z * target + np.log1p(np.exp(-np.abs(z))))
+            # log(1 + e^z) - y z, with log(1 + e^z) = max(z, 0) + log1p(e^-|z|)
+            return np.mean(np.maximum(z, 0) - z * target
+                           + np.log1p(np.exp(-np.abs(z))))
         eps = np.finfo(prediction.dtype).eps
         p = self.p = np.clip(prediction, eps, 1 - eps)
         return -np.mean(target * np.log(p) + (1 - target) * np.log1p(-p))
@@ -230,12 +232,13 @@ class SoftmaxCrossEntropy(Loss):
         return z, y
 
     def _forward(self, prediction, target):
-        shifted = prediction - np.max(prediction, axis=1, keepdims=True)   # exponents <= 0
-        self.e = np.exp(shifted)                  # the only exponentials, reused by backward
+        # exponents <= 0
+        shifted = prediction - np.max(prediction, axis=1, keepdims=True)
+        self.e = np.exp(shifted)   # the only exponentials, reused by backward
         self.total = np.sum(self.e, axis=1, keepdims=True)
         log_p = shifted - np.log(self.total)
         self.y = target
-        if target.ndim == 1:                      # integer labels: pick log p of the class
+        if target.ndim == 1:       # integer labels: pick log p of the class
             return -np.mean(log_p[np.arange(len(target)), target])
         return -np.sum(target * log_p) / len(target)
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ._checks import check_positive
+from ._docs import implements
 from .layers import Layer
 
 
@@ -82,14 +83,12 @@ class Sequential:
         return tuple(input_shape)
 
     def forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Output of the last layer for ``x`` of shape ``(n_samples, *input_shape)``.
-
-        Implements :eq:`eq-net-forward`.
-        """
+        """Output of the last layer for x of shape ``(n_samples, *input_shape)``."""
         if (self.input_shape is not None and isinstance(x, np.ndarray)
                 and x.shape[1:] != self.input_shape):
-            raise ValueError(f"the model takes samples of shape {self.input_shape}, "
-                             f"got a batch of shape {x.shape}")
+            raise ValueError(f"the model takes samples of shape "
+                             f"{self.input_shape}, got a batch of shape "
+                             f"{x.shape}")
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -97,25 +96,24 @@ class Sequential:
     def __call__(self, x: np.ndarray, training: bool = True) -> np.ndarray:
         return self.forward(x, training)        # looked up at call time: subclasses override forward
 
-    def backward(self, grad_out: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
-        """Backpropagate ``dL/d(output)`` and fill every layer's ``grads``.
+    def backward(self, grad_out: np.ndarray,
+                 input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate dL/d(output) and fill every layer's ``grads``.
 
         Parameters
         ----------
         grad_out : ndarray with the shape of the last forward output
         input_grad : bool
-            Return ``dL/dX``, shape of the forward input.  By default (False)
+            Return dL/dX, shape of the forward input.  By default (False)
             the gradient below the lowest layer with parameters is not
             computed, and None is returned: training does not need it.
-
-        Notes
-        -----
-        Implements :eq:`eq-bp-recursion`.
         """
         first = 0 if input_grad else next(
-            (i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
+            (i for i, layer in enumerate(self.layers) if layer.params),
+            len(self.layers))
         for i in reversed(range(first, len(self.layers))):
-            grad_out = self.layers[i].backward(grad_out, input_grad=input_grad or i > first)
+            grad_out = self.layers[i].backward(
+                grad_out, input_grad=input_grad or i > first)
         return grad_out if input_grad else None
 
     def predict(self, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -192,6 +190,10 @@ class Sequential:
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
+
+
+implements(Sequential.forward, "eq-net-forward")
+implements(Sequential.backward, "eq-bp-recursion")
 
 
 def mlp(sizes: list[int], *, activation: str = "relu", init: str | None = None,

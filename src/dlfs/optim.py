@@ -11,9 +11,13 @@ moment estimates) is kept under the parameter's name, so it follows the
 parameter across epochs.  The state is bound to the arrays it was made for:
 given another model's parameters (a freshly built model under the same names),
 the optimiser starts afresh, as a new optimiser would, instead of carrying
-old moments and step counts into the new model.  ``weight_decay`` adds the L2 penalty gradient
-:math:`\lambda w` to every *weight matrix* (arrays with ``ndim >= 2``); biases
-and BatchNorm's scale and shift are left alone, as usual.
+old moments and step counts into the new model.  ``weight_decay`` adds the L2
+penalty gradient :math:`\lambda w` to every *weight matrix* (arrays with
+``ndim >= 2``); biases and BatchNorm's scale and shift are left alone, as usual.
+
+:meth:`Optimizer.state_dict` and :meth:`Optimizer.load_state_dict` export and
+import that state as plain arrays and numbers, for a training checkpoint
+(:func:`dlfs.io.save_checkpoint`).
 """
 from __future__ import annotations
 
@@ -22,12 +26,19 @@ from collections.abc import Iterable
 import numpy as np
 
 from ._checks import check_choice, check_positive
+from ._docs import implements
 
 ParamTriples = Iterable[tuple[str, np.ndarray, np.ndarray]]
 
 
 class Optimizer:
     """Base class: learning rate, L2 weight decay and per-parameter state."""
+
+    #: Names of the per-parameter state arrays a subclass keeps (and a
+    #: checkpoint stores); ``"scratch"`` is working memory, not state.
+    SLOTS: tuple[str, ...] = ()
+    #: Constructor arguments besides ``lr`` and ``weight_decay``.
+    HYPERPARAMETERS: tuple[str, ...] = ()
 
     def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         self.lr = float(check_positive(lr, "lr"))
@@ -38,16 +49,15 @@ class Optimizer:
         self._bound: dict[str, np.ndarray] = {}     # name -> the array its state is for
 
     def step(self, params: ParamTriples) -> None:
-        r"""Update every parameter in place from its gradient.
+        """Update every parameter in place from its gradient.
 
-        With ``weight_decay`` :math:`\lambda`, weight matrices get the L2
-        gradient :math:`\lambda w` added first.
-
-        Implements :eq:`eq-reg-l2`.
+        With ``weight_decay`` λ, weight matrices get the L2 gradient λw
+        added first.
         """
         for name, param, grad in self._begin_step(params):
             if self.weight_decay and param.ndim >= 2:
-                grad = grad + self.weight_decay * param    # a copy: never alter grads
+                # a new array: the layer's gradient stays as it is
+                grad = grad + self.weight_decay * param
             self.update(name, param, grad)
 
     def update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
@@ -84,9 +94,108 @@ class Optimizer:
         ``"scratch"`` is working memory for one update (reused every step, so
         updates allocate no temporaries), not state.
         """
-        if name not in self.state:
-            self.state[name] = {s: np.zeros_like(param) for s in slots}
-        return [self.state[name][s] for s in slots]
+        entry = self.state.get(name)
+        if entry is None or len(entry) < len(slots):   # new, or loaded (no scratch)
+            entry = self.state.setdefault(name, {})
+            for s in slots:
+                if s not in entry:
+                    entry[s] = np.zeros_like(param)
+        return [entry[s] for s in slots]
+
+    def config(self) -> dict:
+        """The hyperparameters other than ``lr``, as JSON-ready numbers."""
+        names = ("weight_decay", *self.HYPERPARAMETERS)
+        return {name: getattr(self, name) for name in names}
+
+    def state_dict(self) -> dict:
+        """Everything the next steps depend on, as plain data (copies).
+
+        ``{"type": class name, "lr": float, "t": steps taken, "config":
+        config(), "slots": {parameter name: {slot: array}}}``: the state a
+        checkpoint must store to resume training exactly.
+        """
+        slots = {name: {s: entry[s].copy() for s in self.SLOTS}
+                 for name, entry in self.state.items() if self.SLOTS}
+        return {"type": type(self).__name__, "lr": self.lr, "t": self.t,
+                "config": self.config(), "slots": slots}
+
+    def load_state_dict(self, state: dict, params) -> None:
+        """Continue from ``state`` (see :meth:`state_dict`) for ``params``.
+
+        ``params`` are the ``(name, param, grad)`` triples (or ``(name,
+        param)`` pairs) of the model the state was saved with, typically
+        ``model.parameters()`` after loading its parameters: the state is
+        bound to these arrays.  The learning rate and the step count are
+        taken from ``state``; every other hyperparameter must already agree.
+
+        Raises
+        ------
+        ValueError
+            Naming the first difference (another optimiser, another
+            hyperparameter, a missing, unexpected, misshapen or non-finite
+            state array); the optimiser is then left untouched.
+        """
+        arrays = {entry[0]: entry[1] for entry in params}
+        slots = self._check_state(state, arrays)
+        self.reset()
+        self.lr, self.t = float(state["lr"]), int(state["t"])
+        for name, entry in slots.items():
+            self.state[name] = {s: np.array(a, dtype=arrays[name].dtype)
+                                for s, a in entry.items()}
+        self._bound.update(arrays)
+
+    def _check_state(self, state: dict, arrays: dict) -> dict:
+        """The ``slots`` of ``state`` after checking them against ``arrays``."""
+        kind = type(self).__name__
+        if not isinstance(state, dict) or state.get("type") != kind:
+            got = state.get("type") if isinstance(state, dict) else state
+            raise ValueError(f"the state is for the optimiser {got!r}, "
+                             f"not {kind}")
+        if state.get("config") != self.config():
+            theirs, ours = state.get("config") or {}, self.config()
+            diff = sorted(k for k in set(theirs) | set(ours)
+                          if theirs.get(k) != ours.get(k))
+            raise ValueError(
+                f"{kind} is configured differently: " + ", ".join(
+                    f"{k}={theirs.get(k)!r} in the state, {ours.get(k)!r} "
+                    "here" for k in diff))
+        lr, t = state.get("lr"), state.get("t")
+        if (not isinstance(lr, (int, float)) or isinstance(lr, bool)
+                or not np.isfinite(lr) or lr <= 0):
+            raise ValueError(f"the state's lr must be a positive number, "
+                             f"got {lr!r}")
+        if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+            raise ValueError(f"the state's step count t must be an integer "
+                             f">= 0, got {t!r}")
+        slots = state.get("slots")
+        if not isinstance(slots, dict):
+            raise ValueError("the state has no 'slots' dictionary")
+        expected = set(arrays) if t > 0 and self.SLOTS else set()
+        if set(slots) != expected:
+            missing = sorted(expected - set(slots))
+            extra = sorted(set(slots) - expected)
+            raise ValueError(f"{kind} state after {t} steps does not match "
+                             f"the parameters: missing {missing}, "
+                             f"unexpected {extra}")
+        for name, entry in slots.items():
+            param = arrays[name]
+            if not isinstance(entry, dict) or set(entry) != set(self.SLOTS):
+                got = sorted(entry) if isinstance(entry, dict) else entry
+                raise ValueError(f"state of {name!r} must hold "
+                                 f"{list(self.SLOTS)}, got {got}")
+            for s, a in entry.items():
+                if not isinstance(a, np.ndarray) or a.shape != param.shape:
+                    raise ValueError(
+                        f"state {s!r} of {name!r} has shape "
+                        f"{getattr(a, 'shape', type(a).__name__)}, the "
+                        f"parameter {param.shape}")
+                if a.dtype != param.dtype:
+                    raise ValueError(f"state {s!r} of {name!r} is {a.dtype},"
+                                     f" the parameter {param.dtype}")
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"state {s!r} of {name!r} contains NaN "
+                                     "or infinity")
+        return slots
 
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g})"
@@ -101,7 +210,7 @@ class SGD(Optimizer):
     def update(self, name, param, grad):
         """One step for ``param`` from ``grad`` (same shape, any), in place."""
         (scratch,) = self._slots(name, param, "scratch")
-        np.multiply(grad, self.lr, out=scratch)     # in place: no new array per step
+        np.multiply(grad, self.lr, out=scratch)   # in place: no new array
         param -= scratch
 
 
@@ -114,6 +223,9 @@ class Momentum(Optimizer):
 
     Implements :eq:`eq-opt-momentum` and :eq:`eq-opt-nesterov`.
     """
+
+    SLOTS = ("velocity",)
+    HYPERPARAMETERS = ("momentum", "nesterov")
 
     def __init__(self, lr: float, momentum: float = 0.9, *, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -142,6 +254,9 @@ class RMSProp(Optimizer):
     Implements :eq:`eq-opt-rmsprop`.
     """
 
+    SLOTS = ("sq_avg",)
+    HYPERPARAMETERS = ("rho", "eps")
+
     def __init__(self, lr: float = 1e-3, rho: float = 0.9, eps: float = 1e-8, *,
                  weight_decay: float = 0.0) -> None:
         super().__init__(lr, weight_decay)
@@ -156,7 +271,7 @@ class RMSProp(Optimizer):
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - self.rho
         s += scratch
-        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        np.sqrt(s, out=scratch)           # scratch = lr g / (sqrt(s) + eps)
         scratch += self.eps
         np.divide(grad, scratch, out=scratch)
         scratch *= self.lr
@@ -177,6 +292,9 @@ class Adam(Optimizer):
 
     Implements :eq:`eq-opt-adam`, in the folded form :eq:`eq-opt-adam-folded`.
     """
+
+    SLOTS = ("m", "v")
+    HYPERPARAMETERS = ("beta1", "beta2", "eps")
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, *, weight_decay: float = 0.0) -> None:
@@ -200,10 +318,11 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=scratch)
         scratch *= 1 - b2
         v += scratch
-        # Fold both bias corrections into the step size and epsilon: two scalars.
-        step_size = float(self.lr * np.sqrt(1 - b2 ** self.t) / (1 - b1 ** self.t))
+        # Fold both bias corrections into the step size and epsilon.
+        step_size = float(self.lr * np.sqrt(1 - b2 ** self.t)
+                          / (1 - b1 ** self.t))
         eps_hat = float(self.eps * np.sqrt(1 - b2 ** self.t))
-        np.sqrt(v, out=scratch)                     # w -= step m / (sqrt(v) + eps_hat)
+        np.sqrt(v, out=scratch)     # w -= step m / (sqrt(v) + eps_hat)
         scratch += eps_hat
         np.divide(m, scratch, out=scratch)
         scratch *= step_size
@@ -302,6 +421,9 @@ class AdaGrad(Optimizer):
         L2 penalty :math:`\lambda`, added to the gradient of weight matrices.
     """
 
+    SLOTS = ("sum_sq",)
+    HYPERPARAMETERS = ("eps",)
+
     def __init__(self, lr: float = 1e-2, eps: float = 1e-10, *,
                  weight_decay: float = 0.0) -> None:
         super().__init__(lr, weight_decay)
@@ -312,7 +434,7 @@ class AdaGrad(Optimizer):
         s, scratch = self._slots(name, param, "sum_sq", "scratch")
         np.multiply(grad, grad, out=scratch)        # s += g^2
         s += scratch
-        np.sqrt(s, out=scratch)                     # scratch = lr g / (sqrt(s) + eps)
+        np.sqrt(s, out=scratch)           # scratch = lr g / (sqrt(s) + eps)
         scratch += self.eps
         np.divide(grad, scratch, out=scratch)
         scratch *= self.lr
@@ -321,36 +443,38 @@ class AdaGrad(Optimizer):
 
 
 def clip_grad_norm(params: ParamTriples, max_norm: float) -> float:
-    r"""Rescale all gradients together so that their joint norm is at most ``max_norm``.
+    """Rescale all gradients together so that their joint norm is at most c.
 
-    With :math:`\lVert g\rVert` the Euclidean norm of all gradients stacked
-    into one vector, every gradient is multiplied by
-    :math:`\min\bigl(1, c / \lVert g\rVert\bigr)`: the direction of the step
-    is kept, only its length is capped.  Call it between ``model.backward``
-    and ``optimizer.step``.
-
-    Implements :eq:`eq-opt-clip`.
+    With ‖g‖ the Euclidean norm of all gradients stacked into one vector,
+    every gradient is multiplied by min(1, c / ‖g‖): the direction of the
+    step is kept, only its length is capped.  Call it between
+    ``model.backward`` and ``optimizer.step``.
 
     Parameters
     ----------
     params : iterable of ``(name, param, grad)``
-        As yielded by ``model.parameters()``; the ``grad`` arrays (any shapes)
-        are scaled in place.
+        As yielded by ``model.parameters()``; the ``grad`` arrays (any
+        shapes) are scaled in place.
     max_norm : float
-        The cap :math:`c > 0`.
+        The cap c > 0.
 
     Returns
     -------
     float
-        The norm :math:`\lVert g\rVert` *before* clipping (useful to log).
+        The norm ‖g‖ before clipping (useful to log).
     """
     max_norm = float(check_positive(max_norm, "max_norm"))
     grads = [grad for _, _, grad in params]
     total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))
     if not np.isfinite(total):
-        raise FloatingPointError(f"gradient norm is {total}: cannot clip a non-finite gradient")
+        raise FloatingPointError(f"gradient norm is {total}: cannot clip a "
+                                 "non-finite gradient")
     if total > max_norm:
         scale = max_norm / total
         for g in grads:
             g *= g.dtype.type(scale)
     return total
+
+
+implements(Optimizer.step, "eq-reg-l2")
+implements(clip_grad_norm, "eq-opt-clip")

@@ -67,17 +67,18 @@ class PerSampleMLP:
         loss : float
         grads_W, grads_b : lists of ndarray, shaped like the parameters
         """
-        activations = [x]                       # forward, keeping every layer's input
+        activations = [x]       # forward, keeping every layer's input
         for W, b in zip(self.weights[:-1], self.biases[:-1]):
             activations.append(np.maximum(activations[-1] @ W + b, 0))
-        log_p = log_softmax(activations[-1] @ self.weights[-1] + self.biases[-1])
-        delta = np.exp(log_p)                   # dloss/dz = softmax(z) - onehot(label)
+        z = activations[-1] @ self.weights[-1] + self.biases[-1]
+        log_p = log_softmax(z)
+        delta = np.exp(log_p)   # dloss/dz = softmax(z) - onehot(label)
         delta[label] -= 1
         grads_W, grads_b = [], []
         for i in reversed(range(len(self.weights))):
             grads_W.append(np.outer(activations[i], delta))
             grads_b.append(delta)
-            if i:                               # through W, then through the ReLU
+            if i:               # through W, then through the ReLU
                 delta = (self.weights[i] @ delta) * (activations[i] > 0)
         return float(-log_p[label]), grads_W[::-1], grads_b[::-1]
 

@@ -3,11 +3,13 @@
 :func:`fit` runs the epochs, :func:`fit_epoch` one pass over the data and
 :func:`step` one mini-batch, as in d2l.  Everything else a run may need
 (learning-rate schedules, early stopping with the best epoch restored, a
-progress bar, your own per-epoch code) is a :class:`Callback`.
+progress bar, checkpoints to resume from, your own per-epoch code) is a
+:class:`Callback`.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sys
 import time
 from collections.abc import Iterator
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import NonFiniteError, check_array, check_labels, check_positive
+from ._docs import implements
+from .io import Checkpoint, check_save_path, save_checkpoint
 from .losses import Loss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import Optimizer
@@ -204,11 +208,11 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
         schedule=None, patience: int | None = None, augment=None,
         callbacks=(), seed: int = 0, progress: bool | None = None,
         drop_last: bool | None = None,
-        divergence_factor: float | None = 1e3) -> History:
+        divergence_factor: float | None = 1e3, resume=None) -> History:
     """Train ``model`` with mini-batch gradient descent; return its History.
 
-    :func:`fit` runs the epochs, :func:`fit_epoch` one pass over the data,
-    :func:`step` one mini-batch step :eq:`eq-tl-sgd`.
+    ``fit`` runs the epochs, ``fit_epoch`` one pass over the data, ``step``
+    one mini-batch step.
 
     Parameters
     ----------
@@ -223,16 +227,16 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
     validation : (X_val, y_val), optional
         Evaluated after every epoch in inference mode.
     schedule : callable epoch -> learning rate, optional
-        See :mod:`dlfs.schedules`; adds a :class:`LearningRateSchedule`.
+        See ``dlfs.schedules``; adds a ``LearningRateSchedule``.
     patience : int, optional
         Early stopping: stop when the validation loss has not improved for
         ``patience`` epochs and restore the best epoch's parameters; adds an
-        :class:`EarlyStopping`.
+        ``EarlyStopping``.
     augment : callable (X, rng) -> X, optional
         Called at the start of every epoch with the training inputs and a
         generator seeded from ``seed``; the epoch trains on what it returns
         (the same number of samples, in the same order).
-    callbacks : sequence of :class:`Callback`
+    callbacks : sequence of ``Callback``
         Called at the start and end of training and of every epoch.
     seed : int
         Decides every random choice of the run: the shuffling, the
@@ -241,20 +245,25 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
         generator derived from ``seed``).  The same seed, initial parameters,
         data and arguments give bit-identical training at the same number of
         BLAS threads (a different number may round matrix products differently;
-        see :mod:`dlfs._blas`).
+        see ``dlfs._blas``).
     progress : bool, optional
         Show a tqdm progress bar; default: only when stderr is a terminal.
     drop_last : bool, optional
         Leave out the incomplete last mini-batch of each epoch.  The default,
         None, drops it only when the model cannot train on it: a single sample
-        with BatchNorm.  See :func:`check_batching`.
+        with BatchNorm.  See ``check_batching``.
     divergence_factor : float, optional
-        Stop with :class:`TrainingDiverged` when a batch loss exceeds this
+        Stop with ``TrainingDiverged`` when a batch loss exceeds this
         many times the larger of the first batch's loss and the loss of an
         all-zero output (``ln 10`` for ten classes), so a run that starts from
         a tiny loss (continued training, fine-tuning) is not stopped by one
         hard batch; None turns the check off.  A non-finite loss or parameter
         always stops training.
+    resume : dlfs.io.Checkpoint, optional
+        Continue the run a ``SaveCheckpoint`` saved, after loading it
+        with ``dlfs.io.load_checkpoint``: from its epoch on, with its
+        history and generators, so that the result is the uninterrupted
+        run's, bit for bit.  ``epochs`` counts from the run's start.
 
     Raises
     ------
@@ -269,12 +278,13 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
                  batch_size=batch_size, validation=validation,
                  schedule=schedule, patience=patience, augment=augment,
                  callbacks=callbacks, seed=seed, progress=progress,
-                 drop_last=drop_last, divergence_factor=divergence_factor)
+                 drop_last=drop_last, divergence_factor=divergence_factor,
+                 resume=resume)
     # Overflow warnings would only announce the divergence step() reports.
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             run.notify("on_train_begin")
-            for run.epoch in range(epochs):
+            for run.epoch in range(run.epoch, epochs):
                 run.notify("on_epoch_begin")
                 fit_epoch(run)
                 run.notify("on_epoch_end")
@@ -313,10 +323,7 @@ def fit_epoch(run: Run) -> None:
 
 
 def step(run: Run, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, float]:
-    """One mini-batch step; returns the network's output and the batch loss.
-
-    Implements :eq:`eq-tl-sgd`.
-    """
+    """One mini-batch step; returns the network's output and the batch loss."""
     try:
         out = run.model.forward(Xb, training=True)
         batch_loss = run.loss.forward(out, yb)
@@ -330,6 +337,9 @@ def step(run: Run, Xb: np.ndarray, yb: np.ndarray) -> tuple[np.ndarray, float]:
     run.optimizer.step(run.model.parameters())
     run.steps += 1
     return out, batch_loss
+
+
+implements(step, "eq-tl-sgd")
 
 
 class Callback:
@@ -414,13 +424,53 @@ class EarlyStopping(Callback):
                 array[...] = self.best_state[name]
 
 
+class SaveCheckpoint(Callback):
+    """Save a checkpoint to ``path`` after every ``every``-th epoch and the last.
+
+    The file (:func:`dlfs.io.save_checkpoint`) holds the model, the
+    optimiser's state, the history and the states of the run's random
+    generators, so that ``fit(..., resume=load_checkpoint(path, model,
+    optimizer))`` continues the run exactly.  Each save replaces the last.
+    """
+
+    def __init__(self, path, every: int = 1) -> None:
+        self.path = check_save_path(path)
+        self.every = check_positive(every, "every", integer=True)
+
+    def on_epoch_end(self, run: Run) -> None:
+        done = run.epoch + 1
+        if done % self.every == 0 or done == run.epochs or run.stop:
+            save_checkpoint(self.path, run.model, run.optimizer, epoch=done,
+                            history=run.history, seed=run.seed,
+                            generators=generator_states(run))
+
+
+def generator_states(run: Run) -> dict:
+    """The states of every random generator of a :func:`fit` run.
+
+    ``{"shuffle": ..., "augment": ..., "layers": {"i": ...}}``: each a
+    ``Generator.bit_generator.state`` (plain ints and strings), the
+    ``"layers"`` those of the layers that draw random numbers (Dropout).
+    """
+    return {"shuffle": run.rng.bit_generator.state,
+            "augment": run.augment_rng.bit_generator.state,
+            "layers": {str(i): layer.rng.bit_generator.state
+                       for i, layer in _random_layers(run.model)}}
+
+
+def _random_layers(model: Sequential) -> list:
+    return [(i, layer) for i, layer in enumerate(model.layers)
+            if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+
+
 class ProgressBar(Callback):
     """A tqdm bar with one tick per epoch, showing the latest losses."""
 
     def on_train_begin(self, run: Run) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=run.epochs, unit="epoch", leave=False)
+        self.bar = tqdm(total=run.epochs, initial=run.epoch, unit="epoch",
+                        leave=False)
 
     def on_epoch_end(self, run: Run) -> None:
         h = run.history
@@ -458,6 +508,7 @@ class Run:
     epoch: int = 0
     steps: int = 0
     stop: bool = False
+    seed: int = 0
     #: Loss of an all-zero output on the first batch's targets (a chance-level scale).
     zero_output_loss: float | None = None
     reference: float | None = None
@@ -535,7 +586,8 @@ def _check_class_labels(model, loss, X, y, validation) -> None:
 
 
 def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, schedule, patience,
-           augment, callbacks, seed, progress, drop_last, divergence_factor) -> Run:
+           augment, callbacks, seed, progress, drop_last, divergence_factor,
+           resume=None) -> Run:
     """Check :func:`fit`'s arguments (before any training) and set up its :class:`Run`."""
     check_array(X, "X", ndim=range(2, 33))
     if len(X) != len(y):
@@ -562,6 +614,8 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
         if not isinstance(callback, Callback):
             raise TypeError(f"callbacks must be dlfs.train.Callback instances, "
                             f"got {type(callback).__name__}")
+    if resume is not None:
+        _check_resume(resume, epochs, seed, patience, callbacks, model)
     standard = [LearningRateSchedule(schedule)] if schedule is not None else []
     if patience is not None:
         standard.append(EarlyStopping(patience))
@@ -572,11 +626,55 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
     for i, layer in enumerate(model.layers):
         if isinstance(getattr(layer, "rng", None), np.random.Generator):
             layer.rng = np.random.default_rng([seed, 2, i])
-    return Run(model, loss, optimizer, X, y, batch_size, epochs,
-               rng=np.random.default_rng(seed), augment_rng=np.random.default_rng([seed, 1]),
-               validation=validation, augment=augment, drop_last=drop_last,
-               divergence_factor=divergence_factor, callbacks=standard + callbacks,
-               zero_output_loss=_zero_output_loss(model, loss, X, y, batch_size))
+    run = Run(model, loss, optimizer, X, y, batch_size, epochs,
+              rng=np.random.default_rng(seed), augment_rng=np.random.default_rng([seed, 1]),
+              validation=validation, augment=augment, drop_last=drop_last,
+              divergence_factor=divergence_factor, callbacks=standard + callbacks,
+              zero_output_loss=_zero_output_loss(model, loss, X, y, batch_size), seed=seed)
+    if resume is not None:
+        _resume(run, resume)
+    return run
+
+
+def _check_resume(resume, epochs, seed, patience, callbacks, model) -> None:
+    """Refuse a checkpoint that fit cannot continue exactly, before any training."""
+    if not isinstance(resume, Checkpoint):
+        raise TypeError(f"resume must be a dlfs.io.Checkpoint (from load_checkpoint), "
+                        f"got {type(resume).__name__}")
+    if resume.epoch > epochs:
+        raise ValueError(f"the checkpoint is after epoch {resume.epoch}, beyond epochs={epochs}")
+    if resume.seed is not None and resume.seed != seed:
+        raise ValueError(f"the checkpoint's run was started with seed={resume.seed}, "
+                         f"not {seed}; pass seed={resume.seed} to continue it")
+    fields = {f.name for f in dataclasses.fields(History)}
+    if resume.history is not None and not set(resume.history) <= fields:
+        raise ValueError(f"the checkpoint's history has fields "
+                         f"{sorted(set(resume.history) - fields)} that History has not")
+    if resume.generators is None:
+        raise ValueError("the checkpoint holds no generator states: fit cannot continue "
+                         "its shuffling exactly")
+    ours = sorted(str(i) for i, _ in _random_layers(model))
+    if sorted(resume.generators["layers"]) != ours:
+        raise ValueError(f"the checkpoint has generators for layers "
+                         f"{sorted(resume.generators['layers'])}, the model draws random "
+                         f"numbers in layers {ours}")
+    if patience is not None or any(isinstance(c, EarlyStopping) for c in callbacks):
+        raise ValueError("early stopping cannot resume from a checkpoint: the best epoch's "
+                         "parameters it keeps are not saved")
+
+
+def _resume(run: Run, resume) -> None:
+    """Continue where the checkpoint stopped: epoch, history, generators."""
+    run.epoch = resume.epoch
+    run.history = History(**copy.deepcopy(resume.history or {}))
+    run.steps = run.optimizer.t
+    for generator, state in [(run.rng, resume.generators["shuffle"]),
+                             (run.augment_rng, resume.generators["augment"])]:
+        generator.bit_generator.state = state
+    for i, layer in _random_layers(run.model):
+        layer.rng.bit_generator.state = resume.generators["layers"][str(i)]
+    if run.history.initial_loss is not None:
+        run.reference = max(run.history.initial_loss, run.zero_output_loss or 0.0)
 
 
 def _zero_output_loss(model, loss, X, y, batch_size) -> float | None:

@@ -113,3 +113,14 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser, site_url):
+    """A desktop-sized browser context that records (and blocks) every request
+    leaving the site (site_browser.new_context)."""
+    from site_browser import new_context
+
+    ctx = new_context(browser, site_url)
+    yield ctx
+    ctx.close()

@@ -9,44 +9,14 @@ from __future__ import annotations
 
 import pytest
 from book_paths import toc_docnames
+from site_browser import open_page as site_open_page
 
 DOCS = toc_docnames()
-# sphinx-thebe 0.3.1 registers an inline script twice with Sphinx 7.4: harmless.
-ALLOWED_CONSOLE = ("Identifier 'THEBE_JS_URL' has already been declared",)
-
-
-@pytest.fixture(scope="module")
-def context(browser, site_url):
-    """A browser context that records (and blocks) every request leaving the site."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.outside = []
-
-    def route(r):
-        if r.request.url.startswith(site_url + "/"):
-            r.continue_()
-        else:
-            ctx.outside.append(r.request.url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    yield ctx
-    ctx.close()
 
 
 def open_page(context, url):
-    """Load url; return (page, problems) after MathJax has finished typesetting."""
-    page = context.new_page()
-    problems = []
-    page.on("console", lambda m: m.type == "error" and not m.text.startswith(ALLOWED_CONSOLE)
-            and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} {r.url}"))
-    page.goto(url, wait_until="load")
-    if page.locator("script[src*='mathjax']").count():
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=20_000)
-        page.evaluate("() => MathJax.startup.promise")
+    """Load url; return (page, problems) after MathJax and every request have finished."""
+    page, problems = site_open_page(context, url)
     page.wait_for_load_state("networkidle")
     return page, problems
 

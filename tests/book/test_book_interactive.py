@@ -16,6 +16,8 @@ import math
 import numpy as np
 import pytest
 from book_paths import BUILD, HTML
+from site_browser import new_context
+from site_browser import open_page as site_open_page
 
 import dlfs_interactive_data as figdata
 
@@ -23,50 +25,18 @@ import dlfs_interactive_data as figdata
 PAGES = {"backprop": "book/backprop", "optimisers": "book/optimisers", "init-depth": "book/initialisation",
          "neuron": "book/single_neuron", "convolution": "book/convolution",
          "mnist-run": "book/mnist_analysis"}
-ALLOWED_CONSOLE = ("Identifier 'THEBE_JS_URL' has already been declared",)
 SHOTS = BUILD / "screenshots" / "interactive"
 TOL = 1e-9
 #: Limit of the JavaScript the figures add to a page.
 MAX_JS_BYTES = 300_000
 
 
-@pytest.fixture(scope="module")
-def context(browser, site_url):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.outside = []
-
-    def route(r):
-        if r.request.url.startswith(site_url + "/"):
-            r.continue_()
-        else:
-            ctx.outside.append(r.request.url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    yield ctx
-    ctx.close()
+READY = ("() => document.querySelectorAll('.dlfs-interactive').length && "
+         "Array.from(document.querySelectorAll('.dlfs-interactive')).every(r => r.dlfsFigure)")
 
 
 def open_page(context, url, theme=None):
-    page = context.new_page()
-    problems = []
-    page.on("console", lambda m: m.type == "error" and not m.text.startswith(ALLOWED_CONSOLE)
-            and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    page.on("requestfailed", lambda r: problems.append(f"failed: {r.url} {r.failure}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status} {r.url}"))
-    if theme:
-        page.add_init_script(f"localStorage.setItem('mode', '{theme}');"
-                             f"localStorage.setItem('theme', '{theme}');")
-    page.goto(url, wait_until="load")
-    page.wait_for_function("() => document.querySelectorAll('.dlfs-interactive').length && "
-                           "Array.from(document.querySelectorAll('.dlfs-interactive'))"
-                           ".every(r => r.dlfsFigure)", timeout=20_000)
-    if page.locator("script[src*='mathjax']").count():
-        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                               timeout=20_000)
-        page.evaluate("() => MathJax.startup.promise")
-    return page, problems
+    return site_open_page(context, url, theme=theme, ready=READY)
 
 
 def figure_page(context, site_url, name, theme=None):
@@ -431,9 +401,7 @@ def test_phone_width_dark_mode_and_screenshots(browser, site_url, name):
     hide = ("header.bd-header, .bd-header-article, .skip-link, #pst-skip-link "
             "{ display: none !important; }")
     for theme, width in (("light", 1280), ("dark", 1280), ("light", 390), ("dark", 390)):
-        ctx = browser.new_context(viewport={"width": width, "height": 900})
-        ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith(site_url + "/")
-                  else r.abort())
+        ctx = new_context(browser, site_url, viewport={"width": width, "height": 900})
         try:
             page, problems, root = figure_page(ctx, site_url, name, theme)
             assert page.evaluate("() => document.documentElement.dataset.theme") == theme

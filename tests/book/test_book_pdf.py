@@ -76,3 +76,46 @@ def test_pdf_figures_are_vector_and_fonts_embedded(pdf_path):
     assert rows and not [r for r in rows if "Type 3" in r], f"Type 3 fonts:\n{fonts}"
     assert all(re.search(r"\byes\s+yes\s+(yes|no)\s+\d+\s+\d+\s*$", r) for r in rows), \
         f"fonts not embedded:\n{fonts}"
+
+
+#: A PDF for the screen: chapters open on the next page (class options openany,
+#: oneside in _config.yml), so hardly any page is empty.
+MAX_BLANK_PAGES = 3
+
+
+def test_pdf_has_at_most_three_blank_pages(pdf_path):
+    n = int(pdf_info(pdf_path)["Pages"])
+    text = subprocess.run([tool("pdftotext"), "-enc", "UTF-8", str(pdf_path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")[:n]
+    # empty, or nothing but a page number (arabic or roman)
+    blank = [i + 1 for i, page in enumerate(pages)
+             if re.fullmatch(r"\s*([0-9]+|[ivxlc]+)?\s*", page)]
+    assert len(blank) <= MAX_BLANK_PAGES, f"{len(blank)} blank pages of {n}: {blank}"
+
+
+def _bookmarks(out_file) -> list[tuple[int, str]]:
+    r"""(level, title) of hyperref's bookmarks, from the .out file LaTeX writes beside
+    the PDF: ``\BOOKMARK [level][]{anchor}{title}{parent}``, the title in octal escapes
+    (``\040`` for a space; UTF-16 after ``\376\377`` when it needs Unicode)."""
+    marks = []
+    for level, title in re.findall(r"\\BOOKMARK \[(-?\d+)\]\[[^]]*\]\{[^}]*\}\{(.*?)\}\{[^}]*\}% \d+",
+                                   out_file.read_text(encoding="latin-1")):
+        raw = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), title)
+        raw = raw.encode("latin-1")
+        marks.append((int(level), raw[2:].decode("utf-16-be") if raw[:2] == b"\xfe\xff"
+                      else raw.decode("latin-1")))
+    return marks
+
+
+def test_pdf_bookmarks_are_numbered_and_metadata_set(pdf_path):
+    marks = _bookmarks(pdf_path.with_suffix(".out"))
+    chapters = [title for level, title in marks if level == 0]
+    assert len(chapters) >= 10, marks[:20]
+    numbered = [t for t in chapters if re.match(r"\d+ \S", t)]
+    assert any(t.startswith("1 Notation") for t in numbered), chapters
+    assert any(re.match(r"\d+\.\d+ \S", t) for level, t in marks if level == 1), \
+        "sections are not numbered in the bookmarks"
+    info = pdf_info(pdf_path)
+    assert info.get("Title", "").strip() == "Deep Learning from First Principles", info
+    assert info.get("Author", "").strip(), "no author in the PDF's metadata"

@@ -1,4 +1,4 @@
-"""dlfs.recipes.cats: pooled features, folded standardisation, training, and the CLI's recipe path.
+"""dlfs.recipes.cats: features, folded standardisation, training, the search, the CLI path.
 
 With ``$DLFS_DATA_MIRROR`` set the CLI tests use the real pictures (the recipe
 trains in about a second); otherwise the tiny files of conftest.py.
@@ -16,6 +16,7 @@ from dlfs.data import fetch
 from dlfs.data.transforms import standardise
 from dlfs.io import load_model
 from dlfs.recipes import cats as recipe
+from dlfs.recipes.selection import load_search
 
 
 @pytest.fixture
@@ -97,16 +98,65 @@ def test_every_candidate_is_a_valid_recipe_and_options_are_checked():
         recipe.CatsConfig(pool=3)
 
 
-def test_train_reports_the_test_set_once_with_the_library_loss():
+def test_train_never_reads_the_test_set_and_final_test_uses_the_library_loss(monkeypatch):
     x, y = pictures(40)
     config = recipe.CatsConfig(hidden=(8,), pool=16, epochs=3)
-    result = recipe.train(config, (x[:30], y[:30], x[30:], y[30:]), seed=0)
+
+    def no_test_file(split, **kwargs):
+        raise AssertionError(f"train read the {split} file")
+
+    monkeypatch.setattr(cats_data, "load_split", no_test_file)
+    result = recipe.train(config, (x[:30], y[:30]), seed=0)
+    assert result.test_loss is None and result.test_accuracy is None
+    assert result.input_shape == (recipe.n_features(16),)
+    assert recipe.final_test(result, (x[30:], y[30:])) is result
     logits = result.model.predict(recipe.features(x[30:], 16))
     expected = BinaryCrossEntropy(from_logits=True).forward(
         logits, y[30:].reshape(-1, 1).astype(np.float32))
     assert result.test_loss == pytest.approx(expected, rel=1e-6)
     assert result.test_accuracy == np.mean((logits.ravel() > 0) == (y[30:] == 1))
-    assert result.input_shape == (recipe.n_features(16),)
+
+
+def test_the_search_scores_on_validation_splits_only(monkeypatch):
+    x, y = pictures(30)
+    read = []
+
+    def only_train(split, **kwargs):
+        read.append(split)
+        return x, y
+
+    monkeypatch.setattr(cats_data, "load_split", only_train)
+    small = {"a": recipe.CatsConfig(pool=16, epochs=2),
+             "b": recipe.CatsConfig(hidden=(4,), pool=16, epochs=2)}
+    table = recipe.run_search(small, seeds=(0, 1), log=None)
+    assert read == ["train"]
+    assert [r.name for r in table.rows] == ["a", "b"]
+    assert table.row("b").changes == {"hidden": [4], "pool": 16, "epochs": 2}
+    for row in table.rows:
+        np.testing.assert_array_equal(row.scores, [recipe.split_score(
+            small[row.name], x, y, k) for k in (0, 1)])
+
+
+def test_the_recipe_is_the_choice_of_the_committed_table(cats_case, use_case):
+    table = load_search("cats")
+    assert [r.name for r in table.rows] == list(recipe.CANDIDATES)   # every candidate tried
+    for row in table.rows:
+        assert recipe.config_of(row.changes) == recipe.CANDIDATES[row.name]
+        assert len(row.scores) == len(recipe.SEARCH_SEEDS)
+    assert table.chosen.name == recipe.RECIPE_NAME
+    assert recipe.RECIPE == recipe.CANDIDATES[recipe.RECIPE_NAME]
+    if cats_case.real:              # re-run one recorded point (a fast candidate, split 0)
+        use_case(cats_case)
+        x, y = recipe.load_data()
+        score = recipe.split_score(recipe.CANDIDATES["logistic 8x8"], x, y, 0)
+        assert abs(score - table.row("logistic 8x8").scores[0]) <= 1 / 42 + 1e-12
+
+
+def test_changes_round_trip_through_json():
+    for config in recipe.CANDIDATES.values():
+        changes = json.loads(json.dumps(recipe.changes_of(config)))
+        assert recipe.config_of(changes) == config
+    assert recipe.changes_of(recipe.CatsConfig()) == {}
 
 
 def test_probabilities_at_extreme_logits_give_no_overflow_warning():
@@ -158,10 +208,3 @@ def test_cli_options_change_the_recipe_and_never_switch_models(data_env, cats_ca
     assert result["recipe"] == recipe.RECIPE.with_(hidden=(4,), epochs=1).as_dict()
     pool = recipe.RECIPE.pool                          # still the recipe's pooled pictures
     assert result["n_params"] == (64 // pool) ** 2 * 3 * 4 + 4 + 4 + 1
-
-
-def test_select_takes_the_best_mean_and_breaks_ties_by_order():
-    scores = {"a": np.array([0.5, 0.7]), "b": np.array([0.7, 0.6]), "c": np.array([0.6, 0.7])}
-    assert recipe.select(scores) == "b"                  # 0.65 ties with c: b is first
-    with pytest.raises(ValueError):
-        recipe.select({})

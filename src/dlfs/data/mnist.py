@@ -59,7 +59,8 @@ IMAGE_SHAPE = (28, 28)
 N_CLASSES = 10
 
 
-def parse_idx(content, *, magic: int, source: str | os.PathLike = "<bytes>") -> np.ndarray:
+def parse_idx(content, *, magic: int,
+              source: str | os.PathLike = "<bytes>") -> np.ndarray:
     """Decode an unsigned-byte IDX file without copying the pixel data.
 
     Parameters
@@ -67,7 +68,8 @@ def parse_idx(content, *, magic: int, source: str | os.PathLike = "<bytes>") -> 
     content : bytes-like
         The whole (decompressed) file.
     magic : int
-        Expected magic number: ``IMAGES_MAGIC`` (0x803) or ``LABELS_MAGIC`` (0x801).
+        Expected magic number: ``IMAGES_MAGIC`` (0x803) or
+        ``LABELS_MAGIC`` (0x801).
     source : str or path-like
         How to name the file in error messages.
 
@@ -87,17 +89,23 @@ def parse_idx(content, *, magic: int, source: str | os.PathLike = "<bytes>") -> 
     header_size = 4 + 4 * n_dims
     found = int.from_bytes(content[:4], "big") if len(content) >= 4 else None
     if found is not None and found != magic:
-        raise DatasetError(f"{source}: IDX magic number is 0x{found:08x}, expected "
-                           f"0x{magic:08x} (unsigned bytes, {n_dims} dims)")
+        raise DatasetError(f"{source}: IDX magic number is 0x{found:08x}, "
+                           f"expected 0x{magic:08x} (unsigned bytes, "
+                           f"{n_dims} dims)")
     if len(content) < header_size:
-        raise DatasetError(f"{source}: {len(content)} bytes is too short for an IDX "
-                           f"header with {n_dims} dims ({header_size} bytes)")
-    dims = tuple(int(d) for d in np.frombuffer(content, dtype=">u4", count=n_dims, offset=4))
+        raise DatasetError(f"{source}: {len(content)} bytes is too short for "
+                           f"an IDX header with {n_dims} dims "
+                           f"({header_size} bytes)")
+    # big-endian unsigned 32-bit sizes after the 4 bytes of the magic number
+    sizes = np.frombuffer(content, dtype=">u4", count=n_dims, offset=4)
+    dims = tuple(int(d) for d in sizes)
     expected = header_size + int(np.prod(dims, dtype=np.int64))
     if len(content) != expected:
-        raise DatasetError(f"{source}: IDX header says dims {dims}, which needs "
-                           f"{expected:,} bytes, but the file has {len(content):,}")
-    return np.frombuffer(content, dtype=np.uint8, offset=header_size).reshape(dims)
+        raise DatasetError(f"{source}: IDX header says dims {dims}, which "
+                           f"needs {expected:,} bytes, but the file has "
+                           f"{len(content):,}")
+    pixels = np.frombuffer(content, dtype=np.uint8, offset=header_size)
+    return pixels.reshape(dims)
 
 
 def load_split(split: str, *, data_dir: str | os.PathLike | None = None):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_array, check_labels, check_positive
+from .._docs import implements
 
 
 def train_val_split(X, y, val_fraction=0.2, *, seed=0, stratify=True):
@@ -120,8 +121,6 @@ def one_hot(y, n_classes, dtype=np.float32):
 def to_float(images, dtype=np.float32, flatten=True):
     """Scale uint8 pixels to floats in [0, 1].
 
-    Implements :eq:`eq-mnist-scale`.
-
     Parameters
     ----------
     images : ndarray of shape (n_samples, ...), dtype uint8
@@ -133,25 +132,33 @@ def to_float(images, dtype=np.float32, flatten=True):
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_features) if ``flatten``, else images.shape
-        ``images / 255``; ``n_features`` is the product of ``images.shape[1:]``
-        (784 for MNIST, 12288 for cats).
+    X : ndarray
+        ``images / 255``, of shape (n_samples, n_features) if ``flatten``
+        (``n_features`` is the product of ``images.shape[1:]``: 784 for
+        MNIST, 12288 for cats), else of the shape of ``images``.
     """
     if not isinstance(images, np.ndarray):
-        raise TypeError(f"images must be a numpy.ndarray, got {type(images).__name__}")
+        raise TypeError(f"images must be a numpy.ndarray, "
+                        f"got {type(images).__name__}")
     if images.dtype != np.uint8:
         # Dividing floats that are already scaled by 255 again would be a
         # silent bug, so only raw pixels are accepted.
-        raise TypeError(f"images must have dtype uint8 (raw pixels 0-255), got {images.dtype}")
+        raise TypeError(f"images must have dtype uint8 (raw pixels 0-255), "
+                        f"got {images.dtype}")
     if images.ndim < 2:
-        raise ValueError(f"images must have shape (n_samples, ...), got {images.shape}")
+        raise ValueError(f"images must have shape (n_samples, ...), "
+                         f"got {images.shape}")
     if not np.issubdtype(np.dtype(dtype), np.floating):
-        raise TypeError(f"dtype must be a floating-point dtype, got {np.dtype(dtype)}")
+        raise TypeError(f"dtype must be a floating-point dtype, "
+                        f"got {np.dtype(dtype)}")
     X = images.reshape(len(images), -1) if flatten else images
     X = X.astype(dtype)
     # Divide rather than multiply by 1/255: 255 / 255 is then exactly 1.
     np.divide(X, 255, out=X)
     return X
+
+
+implements(to_float, "eq-mnist-scale")
 
 
 def standardise(X, mean=None, std=None):
@@ -245,10 +252,11 @@ def flip_horizontal(images, *, layout: str | None = None):
     images : ndarray of shape (n, H, W), (n, H, W, C) or (n, C, H, W)
         Any dtype (raw uint8 pixels or floats).
     layout : str, optional
-        ``"NHW"``, ``"NHWC"`` or ``"NCHW"``: which axis is the width.  By default 3-D batches are NHW, and 4-D
-        batches are NHWC when the last axis has 1 or 3 channels (pictures as
-        loaded, e.g. the cats' (n, 64, 64, 3)) and NCHW when axis 1 has (the
-        layout convolutions take); any other 4-D batch must say which.
+        ``"NHW"``, ``"NHWC"`` or ``"NCHW"``: which axis is the width.  By
+        default 3-D batches are NHW, and 4-D batches are NHWC when the last
+        axis has 1 or 3 channels (pictures as loaded, e.g. the cats'
+        (n, 64, 64, 3)) and NCHW when axis 1 has (the layout convolutions
+        take); any other 4-D batch must say which.
 
     Returns
     -------
@@ -265,17 +273,20 @@ def flip_horizontal(images, *, layout: str | None = None):
         or does not match its number of axes.
     """
     if not isinstance(images, np.ndarray):
-        raise TypeError(f"images must be a numpy.ndarray, got {type(images).__name__}")
+        raise TypeError(f"images must be a numpy.ndarray, "
+                        f"got {type(images).__name__}")
     if images.ndim not in (3, 4):
-        raise ValueError("images must have shape (n_samples, height, width[, channels]) or "
-                         f"(n_samples, channels, height, width), got {images.shape}; "
-                         "flatten after flipping, not before")
+        raise ValueError("images must have shape (n_samples, height, width"
+                         "[, channels]) or (n_samples, channels, height, "
+                         f"width), got {images.shape}; flatten after "
+                         "flipping, not before")
     if layout is None:
         layout = "NHW" if images.ndim == 3 else _guess_layout(images.shape)
     width_axis = {"NHW": 2, "NHWC": 2, "NCHW": 3}.get(layout)
     if width_axis is None or len(layout) != images.ndim:
-        raise ValueError(f"layout must be 'NHW', 'NHWC' or 'NCHW' matching the {images.ndim} "
-                         f"axes of images {images.shape}, got {layout!r}")
+        raise ValueError(f"layout must be 'NHW', 'NHWC' or 'NCHW' matching "
+                         f"the {images.ndim} axes of images {images.shape}, "
+                         f"got {layout!r}")
     return np.flip(images, axis=width_axis).copy()
 
 

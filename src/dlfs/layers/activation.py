@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import activations as F
 from .._checks import check_positive
+from .._docs import implements
 from .base import Layer
 
 
@@ -28,16 +29,16 @@ class Elementwise(Layer, register=False):
         return {}                           # no arrays
 
     def _forward(self, x, training):
-        """``a = f(z)``, elementwise, any shape; keeps ``z`` for the derivative."""
+        """a = f(z), elementwise, any shape; keeps z for the derivative."""
         self.z = x
         return self.f(x)
 
     def _backward(self, grad_out, input_grad):
-        r"""``dL/dz = dL/da * f'(z)``, elementwise, the shape of ``z``.
-
-        Implements :eq:`eq-bp-elementwise`.
-        """
+        """dL/dz = dL/da * f'(z), elementwise, the shape of z."""
         return grad_out * self.df(self.z)
+
+
+implements(Elementwise._backward, "eq-bp-elementwise")
 
 
 class Sigmoid(Elementwise):
@@ -53,7 +54,7 @@ class Tanh(Elementwise):
 
 
 class ReLU(Elementwise):
-    r"""Elementwise :math:`\max(0, z)`; the gradient passes where :math:`z > 0`."""
+    """Elementwise max(0, z); the gradient passes where z > 0."""
 
     f, df = staticmethod(F.relu), staticmethod(F.relu_grad)
 
@@ -98,10 +99,7 @@ class Softmax(Layer):
         return self.s
 
     def _backward(self, grad_out, input_grad):
-        r"""``s * (g - <g, s>)`` row by row, shape (n_samples, n_classes).
-
-        Implements :eq:`eq-loss-softmax-vjp` (:eq:`eq-bp-softmax` in matrix form).
-        """
+        """s * (g - <g, s>) row by row, shape (n_samples, n_classes)."""
         s = self.s
         return s * (grad_out - np.sum(grad_out * s, axis=1, keepdims=True))
 
@@ -111,6 +109,8 @@ class Softmax(Layer):
                              f"{tuple(input_shape)}")
         return tuple(input_shape)
 
+
+implements(Softmax._backward, "eq-loss-softmax-vjp", "eq-bp-softmax")
 
 #: Option name -> layer class, for building models from strings (CLI, configs).
 ACTIVATION_LAYERS = {

@@ -80,8 +80,9 @@ class BatchNorm(Layer):
                              f"(a batch of at least 2 samples), got input shape {x.shape}")
 
     def _forward(self, x, training):
-        """(N, C, ...) -> (N, C, ...): normalise per channel, then ``gamma * x_hat + beta``."""
-        axes, shape = _stat_axes(x)                # all axes but 1; (C,) -> (1, C, 1, ...)
+        """(N, C, ...) -> (N, C, ...): normalise per channel, then
+        gamma * x_hat + beta."""
+        axes, shape = _stat_axes(x)   # all axes but 1; (C,) -> (1, C, 1, ...)
         if training:
             mean, var = x.mean(axis=axes), x.var(axis=axes)
             m = self.momentum
@@ -90,7 +91,8 @@ class BatchNorm(Layer):
             self.buffers["running_var"] *= m
             self.buffers["running_var"] += (1 - m) * var
         else:
-            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+            mean = self.buffers["running_mean"]
+            var = self.buffers["running_var"]
         self.inv_std = 1.0 / np.sqrt(var + self.dtype.type(self.eps))
         self.x_hat = (x - mean.reshape(shape)) * self.inv_std.reshape(shape)
         self.training = training
@@ -106,10 +108,11 @@ class BatchNorm(Layer):
         if not input_grad:
             return None
         scale = (self.params["gamma"] * self.inv_std).reshape(shape)
-        if not self.training:                      # mean and var are constants here
+        if not self.training:          # mean and var are constants here
             return g * scale
-        m = g.size // self.n_features              # values per channel
-        dbeta, dgamma = self.grads["beta"].reshape(shape), self.grads["gamma"].reshape(shape)
+        m = g.size // self.n_features  # values per channel
+        dbeta = self.grads["beta"].reshape(shape)
+        dgamma = self.grads["gamma"].reshape(shape)
         return (scale / m) * (m * g - dbeta - x_hat * dgamma)
 
     def config(self):

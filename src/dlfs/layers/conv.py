@@ -94,26 +94,30 @@ class Conv2D(Layer):
         return _out_hw(self, shape, self.padding)
 
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        """``Z = W_matrix @ im2col(X) + b``, returned as (N, C_out, OH, OW)."""
-        n = x.shape[0]                      # forward has checked x with output_shape
+        """Z = W_matrix @ im2col(X) + b, returned as (N, C_out, OH, OW)."""
+        n = x.shape[0]              # forward has checked x with output_shape
         oh, ow = self._out_hw(x.shape[1:])
-        cols = im2col(x, *self.kernel_size, self.stride, self.padding)  # (C*kh*kw, OH*OW*N)
+        # (C*kh*kw, OH*OW*N): one column per output pixel and sample
+        cols = im2col(x, *self.kernel_size, self.stride, self.padding)
         z = self.params["W"].reshape(self.out_channels, -1) @ cols
         z += self.params["b"][:, None]
-        self.cols, self.x_shape = cols, x.shape                  # backward needs the patches
+        self.cols, self.x_shape = cols, x.shape   # backward needs the patches
         # (C_out, OH, OW, N) -> (N, C_out, OH, OW): a view, no copy
         return z.reshape(self.out_channels, oh, ow, n).transpose(3, 0, 1, 2)
 
     def _backward(self, grad_out: np.ndarray, input_grad: bool = True):
         """dW = G cols^T, db = row sums of G, dX = col2im(W^T G) (cropped)."""
         c_out, dW = self.out_channels, self.grads["W"]
-        g = grad_out.transpose(1, 2, 3, 0).reshape(c_out, -1)   # (C_out, OH*OW*N)
-        dW[...] = (g @ self.cols.T).reshape(dW.shape)   # in place, whatever dW's layout
+        # (N, C_out, OH, OW) -> (C_out, OH*OW*N), the layout of Z
+        g = grad_out.transpose(1, 2, 3, 0).reshape(c_out, -1)
+        # in place, whatever dW's layout
+        dW[...] = (g @ self.cols.T).reshape(dW.shape)
         np.sum(g, axis=1, out=self.grads["b"])
         if not input_grad:
             return None
-        dcols = self.params["W"].reshape(c_out, -1).T @ g      # (C*kh*kw, OH*OW*N)
-        return col2im(dcols, self.x_shape, *self.kernel_size, self.stride, self.padding)
+        dcols = self.params["W"].reshape(c_out, -1).T @ g  # (C*kh*kw, OH*OW*N)
+        return col2im(dcols, self.x_shape, *self.kernel_size, self.stride,
+                      self.padding)
 
     @classmethod
     def param_shapes(cls, config):

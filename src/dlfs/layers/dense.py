@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import init as initializers
 from .._checks import check_float_dtype, check_positive
+from .._docs import implements
 from .base import Layer, config_size
 
 
@@ -47,18 +48,22 @@ class Dense(Layer):
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def _forward(self, x, training):
-        """``X`` (n_samples, n_in) -> ``X @ W + b`` (n_samples, n_out); keeps ``X`` for dW."""
+        """X (n_samples, n_in) -> X @ W + b (n_samples, n_out).
+
+        Keeps X for dW.
+        """
         self.x = x
         out = x @ self.params["W"]
-        out += self.params["b"]             # in place: one (n_samples, n_out) array, not two
+        out += self.params["b"]     # in place: one (n_samples, n_out) array
         return out
 
     def _backward(self, grad_out, input_grad):
-        """``grad_out`` (n_samples, n_out) -> dW = X^T G, db = sum of rows, dX = G W^T.
+        """dW = X^T G, db = the sum of G's rows, dX = G W^T, for G = grad_out.
 
-        Implements :eq:`eq-bp-dense-w`, :eq:`eq-bp-dense-b` and :eq:`eq-bp-dense-x`.
+        G has shape (n_samples, n_out); dX, returned if ``input_grad``, that
+        of X.
         """
-        # Write into the existing arrays: optimisers may hold references to them.
+        # Write into the existing arrays: optimisers may hold references.
         np.matmul(self.x.T, grad_out, out=self.grads["W"])
         np.sum(grad_out, axis=0, out=self.grads["b"])
         if input_grad:
@@ -77,3 +82,6 @@ class Dense(Layer):
             raise ValueError(f"Dense expects {self.n_in} input features per sample, "
                              f"got sample shape {tuple(input_shape)}")
         return (self.n_out,)
+
+
+implements(Dense._backward, "eq-bp-dense-w", "eq-bp-dense-b", "eq-bp-dense-x")

@@ -42,7 +42,10 @@ class Dropout(Layer):
         return {}                           # no arrays
 
     def _forward(self, x, training):
-        """Any shape -> same shape: ``x * mask``, mask 0 or 1/(1-p) (identity when predicting)."""
+        """Any shape -> same shape: x * mask, each mask entry 0 or 1/(1 - p).
+
+        The identity when predicting (``training`` False).
+        """
         if not training or self.p == 0.0:
             self.mask = None
             return x
@@ -51,7 +54,7 @@ class Dropout(Layer):
         return x * self.mask
 
     def _backward(self, grad_out, input_grad):
-        """Same shape as the input: the gradient passes through the kept units, scaled."""
+        """Same shape as the input: passes the kept units, scaled."""
         return grad_out if self.mask is None else grad_out * self.mask
 
     def config(self):

@@ -69,9 +69,13 @@ class MaxPool2D(_Pool2D):
         oh, ow = self._out_hw(x.shape[1:])
         out = None
         for _, _, view in self._windows(x, oh, ow):
-            # order="K" keeps the input's memory layout (Conv2D's output has the
-            # sample index fastest), so every later elementwise pass is contiguous.
-            out = view.copy(order="K") if out is None else np.maximum(out, view, out=out)
+            # order="K" keeps the input's memory layout (Conv2D's output has
+            # the sample index fastest), so every later elementwise pass is
+            # contiguous.
+            if out is None:
+                out = view.copy(order="K")
+            else:
+                np.maximum(out, view, out=out)
         self.x, self.out = x, out
         return out
 
@@ -123,8 +127,9 @@ class AvgPool2D(_Pool2D):
         if not input_grad:
             return None
         oh, ow = grad_out.shape[2:]
-        share = grad_out * grad_out.dtype.type(1.0 / (self.kernel_size[0] * self.kernel_size[1]))
-        dx = np.zeros_like(self.x)                     # same memory layout as the input
+        kh, kw = self.kernel_size
+        share = grad_out * grad_out.dtype.type(1.0 / (kh * kw))
+        dx = np.zeros_like(self.x)          # same memory layout as the input
         s = self.stride
         for i, j, _ in self._windows(dx, oh, ow):
             dx[:, :, i:i + s * oh:s, j:j + s * ow:s] += share

@@ -1,11 +1,18 @@
 """The cat / non-cat case study: candidate models, selection on validation data, the recipe.
 
-The chapter "Case study: cat vs non-cat" compares the :data:`CANDIDATES` on
-stratified validation splits of the 209 training images
-(:func:`validation_accuracy`), picks the one with the highest mean
-validation accuracy, and records it here as :data:`RECIPE`.  The test images
-are used once, by :func:`train_final` / :func:`train`, to report the chosen
-model's accuracy.
+The chapter "Case study: cat vs non-cat" follows the book's selection
+protocol (``dlfs.recipes.selection``):
+
+* :data:`CANDIDATES` lists every model that was tried;
+* a candidate's score on split ``k`` (:func:`split_score`) is its accuracy
+  on a stratified validation part of :data:`VAL_FRACTION` of the 209 training
+  pictures, drawn with seed ``k``, after training with seed ``k`` on the rest;
+* ``python -m dlfs.recipes.cats --search`` scores every candidate on the
+  splits :data:`SEARCH_SEEDS` and writes ``searches/cats.json``, which the
+  chapter shows; :data:`RECIPE` is the candidate that table chooses;
+* :func:`final_runs` trains the recipe on all training pictures with five
+  seeds, and :func:`final_test` is the one function that reads the test
+  pictures, once per final model.  :func:`train` never reads them.
 
 Features: every picture is average-pooled by a factor ``pool`` (64x64 RGB
 pixels -> (64/pool)^2 * 3 numbers in [0, 1]), flattened, and standardised
@@ -15,6 +22,7 @@ the saved model maps pooled pixels to a logit by itself.
 """
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import dataclass
 
@@ -31,7 +39,7 @@ from ..losses import BinaryCrossEntropy
 from ..model import Sequential, mlp
 from ..optim import make_optimizer
 from ..train import History, fit
-from . import _common
+from . import _common, selection
 from ._common import Result
 
 #: Share of the 209 training images held out in each validation split.
@@ -203,32 +211,39 @@ def accuracy(model: Sequential, images: np.ndarray, labels: np.ndarray, pool: in
     return float(np.mean((predict_proba(model, images, pool) > 0.5) == (labels == 1)))
 
 
+def split_score(config: CatsConfig, images: np.ndarray, labels: np.ndarray, k: int, *,
+                histories: list | None = None) -> float:
+    """Validation accuracy of ``config`` on split ``k`` of the training images.
+
+    Split ``k`` holds out :data:`VAL_FRACTION` of every class, drawn with
+    seed ``k`` (:func:`~dlfs.data.train_val_split`); the model trains with
+    seed ``k`` on the rest.  Only the images passed in (the training set) are
+    used.  If ``histories`` is a list, the run's :class:`~dlfs.train.History`
+    (with per-epoch validation loss and accuracy) is appended to it.
+    """
+    x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION, seed=k)
+    model, history = train_model(config, x_tr, y_tr, seed=k,
+                                 validation=None if histories is None else (x_val, y_val))
+    if histories is not None:
+        histories.append(history)
+    return accuracy(model, x_val, y_val, config.pool)
+
+
 def validation_accuracy(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
                         splits: int = 5, histories: list | None = None) -> np.ndarray:
-    """Validation accuracy of ``config`` on ``splits`` stratified splits of the training images.
-
-    Split ``k`` holds out :data:`VAL_FRACTION` of every class, chosen with
-    seed ``k``, and trains with seed ``k``.  Only training images are used.
-    If ``histories`` is a list, the :class:`~dlfs.train.History` of every
-    split (with per-epoch validation loss and accuracy) is appended to it.
+    """:func:`split_score` of ``config`` on the splits ``0, ..., splits - 1``.
 
     Returns
     -------
     ndarray of shape (splits,)
     """
-    accs = []
-    for k in range(splits):
-        x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION, seed=k)
-        model, history = train_model(config, x_tr, y_tr, seed=k,
-                                     validation=None if histories is None else (x_val, y_val))
-        if histories is not None:
-            histories.append(history)
-        accs.append(accuracy(model, x_val, y_val, config.pool))
-    return np.array(accs)
+    return np.array([split_score(config, images, labels, k, histories=histories)
+                     for k in range(splits)])
 
 
-#: The models the chapter compares, by name, in the order of the chapter's table.
-#: Each differs from an earlier one in one or two choices.
+#: Every model that was tried, by name, in the order of the chapter's table.  Each
+#: differs from an earlier one in one choice (from "wide 4x4 flips dropout" on, from
+#: that one), so that the table isolates what each choice does.
 CANDIDATES: dict[str, CatsConfig] = {
     "logistic 64x64": CatsConfig(),
     "two-layer 64x64": CatsConfig(hidden=(7,)),
@@ -238,7 +253,11 @@ CANDIDATES: dict[str, CatsConfig] = {
     "two-layer 4x4": CatsConfig(hidden=(64,), pool=16),
     "deep 4x4": CatsConfig(hidden=(64, 32, 16), pool=16),
     "two-layer 4x4 flips": CatsConfig(hidden=(64,), pool=16, flip=True),
+    "wide 4x4 flips": CatsConfig(hidden=(128,), pool=16, flip=True),
     "wide 4x4 flips dropout": CatsConfig(hidden=(128,), pool=16, flip=True, dropout=0.5),
+    "wide 4x4 flips dropout 0.3": CatsConfig(hidden=(128,), pool=16, flip=True, dropout=0.3),
+    "wider 4x4 flips dropout": CatsConfig(hidden=(256,), pool=16, flip=True, dropout=0.5),
+    "wide 8x8 flips dropout": CatsConfig(hidden=(128,), pool=8, flip=True, dropout=0.5),
     "wide 4x4 flips dropout xavier": CatsConfig(hidden=(128,), pool=16, flip=True,
                                                 dropout=0.5, init="xavier_uniform"),
     "wide 4x4 flips dropout momentum": CatsConfig(hidden=(128,), pool=16, flip=True,
@@ -249,61 +268,90 @@ CANDIDATES: dict[str, CatsConfig] = {
                                                weight_decay=0.1),
 }
 
+#: The validation splits of the search (split ``k`` also seeds its training run).
+SEARCH_SEEDS = (0, 1, 2, 3, 4)
 
-def select(scores: dict[str, np.ndarray]) -> str:
-    """Name of the candidate with the highest mean validation accuracy.
-
-    Means that differ by less than ``1e-9`` count as equal, and a tie goes to
-    the candidate listed first (the simpler one, in the chapter's order).
-    """
-    if not scores:
-        raise ValueError("no candidates to select from")
-    best = max(float(np.mean(a)) for a in scores.values())
-    return next(name for name, a in scores.items() if float(np.mean(a)) >= best - 1e-9)
+#: What a score of the search is, in words (recorded in the table).
+PROTOCOL = ("accuracy on the validation part of stratified split k (20% of the 209 training "
+            "pictures, drawn with seed k) of a model trained with seed k on the other 80%; "
+            "the test pictures are not read")
 
 
-#: The candidate :func:`select` picks in the chapter (checked there by an assert).
+def changes_of(config: CatsConfig) -> dict:
+    """The fields of ``config`` that differ from ``CatsConfig()``, JSON-friendly."""
+    base = CatsConfig().as_dict()
+    return {k: v for k, v in config.as_dict().items() if v != base[k]}
+
+
+def config_of(changes: dict) -> CatsConfig:
+    """``CatsConfig()`` with ``changes`` (lists from JSON become tuples)."""
+    return CatsConfig().with_(**{k: tuple(v) if isinstance(v, list) else v
+                                 for k, v in changes.items()})
+
+
+def run_search(candidates: dict[str, CatsConfig] | None = None, seeds=SEARCH_SEEDS, *,
+               log=print) -> selection.SearchTable:
+    """Score ``candidates`` (default :data:`CANDIDATES`) by :func:`split_score` on every
+    split in ``seeds``; reads the training pictures only."""
+    x_train, y_train = load_data()
+    candidates = CANDIDATES if candidates is None else candidates
+    return selection.search({name: changes_of(c) for name, c in candidates.items()},
+                            lambda changes, k: split_score(config_of(changes), x_train,
+                                                           y_train, k),
+                            recipe="cats", protocol=PROTOCOL, seeds=seeds, log=log)
+
+
+#: The candidate the committed search table ``searches/cats.json`` chooses (a test checks it).
 RECIPE_NAME = "wide 4x4 flips dropout xavier"
 #: The selected configuration, ``CANDIDATES[RECIPE_NAME]``.
 RECIPE: CatsConfig = CANDIDATES[RECIPE_NAME]
 
 
-def train_final(images: np.ndarray, labels: np.ndarray, *, seed: int = 0,
-                config: CatsConfig | None = None) -> Sequential:
-    """Train the recipe on *all* training images (the choice is already made)."""
-    model, _ = train_model(config or RECIPE, images, labels, seed=seed)
-    return model
-
-
 def load_data():
-    """The pictures as :func:`dlfs.data.load_cats` gives them: ``(x_train, y_train,
-    x_test, y_test)``, uint8 of shape (n, 64, 64, 3) and 0/1 labels."""
-    x_train, y_train = cats_data.load_split("train")
-    x_test, y_test = cats_data.load_split("test")
-    return x_train, y_train, x_test, y_test
+    """The training pictures and labels, ``(x_train, y_train)``: uint8 of shape
+    (209, 64, 64, 3) and 0/1 labels.  The test pictures are :func:`final_test`'s."""
+    return cats_data.load_split("train")
 
 
 def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
           progress: bool | None = False) -> Result:
-    """Train ``recipe`` on all training pictures and test it once.
+    """Train ``recipe`` on all training pictures; the test set is not read.
 
-    ``data`` is :func:`load_data`'s output (loaded when None).  The saved
-    model maps pooled pictures (:func:`features`) to a logit.  ``progress``
-    is accepted for the common recipe interface; the runs are short.
+    ``data`` is :func:`load_data`'s output (loaded when None); only its
+    first two items are used.  The result's ``test_loss`` and
+    ``test_accuracy`` stay None until :func:`final_test`.  The saved model
+    maps pooled pictures (:func:`features`) to a logit.  ``progress`` is
+    accepted for the common recipe interface; the runs are short.
     """
-    x_train, y_train, x_test, y_test = load_data() if data is None else data
+    x_train, y_train = load_data() if data is None else data[:2]
     start = time.perf_counter()
     model, history = train_model(recipe, x_train, y_train, seed=seed)
     seconds = time.perf_counter() - start
-    loss = BinaryCrossEntropy(from_logits=True)
-    logits = predict_logits(model, x_test, recipe.pool)
-    test_loss = loss.forward(logits, y_test.reshape(-1, 1).astype(logits.dtype))
-    test_acc = float(np.mean(loss.predict_labels(logits) == (y_test == 1)))
     train_acc = accuracy(model, x_train, y_train, recipe.pool)
     return Result(model, history, recipe, seed, seconds,
                   input_shape=(n_features(recipe.pool),),
-                  extra={"train_accuracy": train_acc}, test_loss=float(test_loss),
-                  test_accuracy=test_acc)
+                  extra={"train_accuracy": train_acc})
+
+
+def final_test(result: Result, test=None) -> Result:
+    """Test loss and accuracy of a final model: the module's one reader of the test set.
+
+    Called once per final model, after the choice.  ``test`` is
+    ``(x_test, y_test)`` (the test file is read when None).  Returns
+    ``result`` with ``test_loss`` and ``test_accuracy`` filled in.
+    """
+    x_test, y_test = cats_data.load_split("test") if test is None else test
+    loss = BinaryCrossEntropy(from_logits=True)
+    logits = predict_logits(result.model, x_test, result.recipe.pool)
+    result.test_loss = float(loss.forward(logits, y_test.reshape(-1, 1).astype(logits.dtype)))
+    result.test_accuracy = float(np.mean(loss.predict_labels(logits) == (y_test == 1)))
+    return result
+
+
+def final_runs(recipe: CatsConfig = RECIPE, seeds=(0, 1, 2, 3, 4)) -> list[Result]:
+    """The recipe trained on all training pictures, once per seed (test fields None)."""
+    data = load_data()
+    return [train(recipe, data, seed=s) for s in seeds]
 
 
 def n_features(pool: int) -> int:
@@ -325,7 +373,28 @@ def pooled_test_set(n_in: int):
     return None
 
 
-__all__ = ["CANDIDATES", "RECIPE", "RECIPE_NAME", "VAL_FRACTION", "CatsConfig", "accuracy",
-           "build_model", "features", "fold_standardisation", "load_data", "n_features",
-           "pooled_test_set", "predict_logits", "predict_proba", "select", "train",
-           "train_final", "train_model", "validation_accuracy"]
+def main(argv=None) -> int:
+    """``python -m dlfs.recipes.cats --search``: score the candidates, write the table."""
+    parser = argparse.ArgumentParser(prog="python -m dlfs.recipes.cats")
+    parser.add_argument("--search", action="store_true",
+                        help="score every candidate and write searches/cats.json")
+    args = parser.parse_args(argv)
+    if not args.search:
+        parser.print_help()
+        return 2
+    table = run_search()
+    path = table.save(selection.SEARCHES / "cats.json")
+    print("\n".join(table.lines()))
+    print(f"written to {path}")
+    return 0
+
+
+__all__ = ["CANDIDATES", "PROTOCOL", "RECIPE", "RECIPE_NAME", "SEARCH_SEEDS", "VAL_FRACTION",
+           "CatsConfig", "accuracy", "build_model", "changes_of", "config_of", "features",
+           "final_runs", "final_test", "fold_standardisation", "load_data", "n_features",
+           "pooled_test_set", "predict_logits", "predict_proba", "run_search", "split_score",
+           "train", "train_model", "validation_accuracy"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
