@@ -211,7 +211,7 @@ def dlfs_trainer(X: np.ndarray, y: np.ndarray, *, seed: int = 0,
 def dlfs_bare_trainer(X: np.ndarray, y: np.ndarray, *, seed: int = 0,
                       batch_size: int = BATCH_SIZE):
     """The same epoch as a bare dlfs loop: shuffle, then forward, loss,
-    backward and step per batch, nothing else, like :func:`torch_trainer`."""
+    backward and step per batch, nothing else, like torch_trainer."""
     model = mlp(list(SIZES), rng=np.random.default_rng(seed))
     loss, optimizer = SoftmaxCrossEntropy(), Adam(LR)
     rng = np.random.default_rng(seed)
@@ -232,7 +232,7 @@ def dlfs_bare_trainer(X: np.ndarray, y: np.ndarray, *, seed: int = 0,
 def torch_trainer(X: np.ndarray, y: np.ndarray, *, seed: int = 0,
                   batch_size: int = BATCH_SIZE):
     """The same epoch in PyTorch on the CPU, with as many threads as NumPy's
-    BLAS (:func:`n_threads`); ``None`` without PyTorch."""
+    BLAS (n_threads()); None without PyTorch."""
     torch = _torch()
     if torch is None:
         return None
