@@ -56,7 +56,7 @@ from .optim import Optimizer
 FORMAT = "dlfs-params-1"
 #: The format of a training checkpoint (:func:`save_checkpoint`).
 CHECKPOINT_FORMAT = "dlfs-checkpoint-1"
-#: Prefix of the optimiser's arrays in a checkpoint: ``"opt.0.W.m"``.
+#: Prefix of the optimiser's arrays in a checkpoint, as in ``"opt.0.W.m"``.
 OPTIMIZER_PREFIX = "opt."
 _WRITER = {FORMAT: "train --save or save_model",
            CHECKPOINT_FORMAT: "save_checkpoint"}

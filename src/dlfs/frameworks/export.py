@@ -1,15 +1,16 @@
 """Production: export a trained CNN, reload it in a fresh process, compare and time it.
 
-Formats (each written by :func:`export_all`, read back by :func:`reload`):
+Formats (written by :func:`export_torch` and :func:`export_keras`, read back by
+:func:`reload`):
 
-==============  ==============================================  ===========================
-format          written with                                    read back with
-==============  ==============================================  ===========================
-torch.export    ``torch.export.export`` + ``torch.export.save``  ``torch.export.load``
-onnx            ``torch.onnx.export(..., dynamo=True)``          ``onnxruntime``
-savedmodel      Keras ``Model.export`` (TF SavedModel)           ``tf.saved_model.load``
-tflite          ``tf.lite.TFLiteConverter`` from the SavedModel  ``tf.lite.Interpreter``
-==============  ==============================================  ===========================
+- torch.export: written with ``torch.export.export`` and ``torch.export.save``,
+  read back with ``torch.export.load``;
+- onnx: written with ``torch.onnx.export(..., dynamo=True)``, read back with
+  ``onnxruntime``;
+- savedmodel: written with Keras's ``Model.export`` (a TF SavedModel), read back
+  with ``tf.saved_model.load``;
+- tflite: written with ``tf.lite.TFLiteConverter`` from the SavedModel, read back
+  with ``tf.lite.Interpreter``.
 
 Every reload runs in a fresh Python process that imports only the runtime it
 needs (no model code, no ``dlfs`` model), with a timeout.
@@ -227,8 +228,8 @@ def npz_round_trip(model, x: np.ndarray, outdir: Path) -> dict:
     """Save a ``dlfs`` CNN as ``.npz``, load it, copy it into PyTorch and Keras, compare
     their logits on ``x`` with ``dlfs``'s, and copy both back into ``dlfs`` models.
 
-    Returns ``logits_torch`` and ``logits_keras`` (largest |difference| from the loaded
-    ``dlfs`` model's logits) and ``back_torch`` and ``back_keras`` (largest |difference|
+    Returns ``logits_torch`` and ``logits_keras`` (largest absolute difference from the loaded
+    ``dlfs`` model's logits) and ``back_torch`` and ``back_keras`` (largest absolute difference
     between the parameters copied back and the file's).
     """
     from ..io import load_model, save_model

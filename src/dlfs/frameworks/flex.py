@@ -88,9 +88,9 @@ def custom_layer_checks(seed: int = 0) -> dict:
     """Finite-difference checks and autograd comparisons of the two custom layers (float64).
 
     Returns ``torch_gradcheck`` (bool, ``torch.autograd.gradcheck``),
-    ``tf_numeric`` (largest |analytic - numeric Jacobian| from
+    ``tf_numeric`` (largest absolute difference between the analytic and numeric Jacobians, from
     ``tf.test.compute_gradient``), ``torch_vs_autograd`` and ``tf_vs_autograd``
-    (largest |difference| of the three gradients from those of the frameworks'
+    (largest absolute difference of the three gradients from those of the frameworks'
     own convolution, ``F.conv2d`` and ``tf.nn.conv2d``, for one upstream gradient).
     """
     torch = interop.import_torch()

@@ -58,7 +58,7 @@ def initial_model(seed: int, recipe=cnn.RECIPE, *, dtype=np.float32):
 
 
 def epoch_orders(n: int, epochs: int, seed: int) -> list[np.ndarray]:
-    """The order of the training samples in every epoch, as :func:`dlfs.fit` draws it."""
+    """The order of the training samples in every epoch, as :func:`dlfs.train.fit` draws it."""
     rng = np.random.default_rng(seed)
     return [rng.permutation(n) for _ in range(epochs)]
 

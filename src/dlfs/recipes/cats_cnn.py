@@ -248,7 +248,7 @@ def cv_accuracy(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *
     return float(np.mean((p > 0.5) == (labels == 1)))
 
 
-#: The starting point of the search: three conv blocks on 32x32 pictures, flips.
+#: The starting point of the search, three conv blocks on 32x32 pictures, flips.
 BASE = CatsCnnConfig()
 
 #: The candidates of the search, as named changes to :data:`BASE`, simplest first.
@@ -266,7 +266,7 @@ CANDIDATES: dict[str, dict] = {
     "shifts 4, dropout 0.5, 80 epochs": {"shift": 4, "dropout": 0.5, "epochs": 80},
 }
 
-#: Seeds of the search: seed r is one repeat of stratified 5-fold cross-validation.
+#: Seeds of the search; seed r is one repeat of stratified 5-fold cross-validation.
 SEARCH_SEEDS = (0, 1)
 
 PROTOCOL = ("share of the 209 training pictures classified correctly while held out in "
@@ -291,7 +291,7 @@ def run_search(candidates=None, seeds=SEARCH_SEEDS, *, log=print) -> selection.S
 
 #: The candidate the committed table ``searches/cats_cnn.json`` chooses (a test checks it).
 RECIPE_NAME = "base"
-#: The recipe: :data:`BASE` with the chosen candidate's changes.
+#: The recipe, :data:`BASE` with the chosen candidate's changes.
 RECIPE: CatsCnnConfig = config_of(CANDIDATES[RECIPE_NAME])
 
 

@@ -90,10 +90,10 @@ class Recipe(_common.Recipe):
         check_positive(self.shift, "shift", integer=True, allow_zero=True)
 
 
-#: The starting point of the search: the recipe before the search (see :data:`CANDIDATES`).
+#: The starting point of the search, the recipe before the search (see :data:`CANDIDATES`).
 BASE = Recipe()
 
-#: The search's candidates: named changes to :data:`BASE`.  Each varies one choice
+#: The search's candidates, named changes to :data:`BASE`.  Each varies one choice
 #: (width, learning rate, decay, batch size, shift, epochs, regularisation), and the
 #: first rows take a part of the recipe away (the ablation): no shifts, no decay,
 #: plain momentum instead of Adam, a smaller network.
@@ -334,7 +334,7 @@ def run_search(candidates: dict[str, dict] | None = None, *, finalists: int = FI
                data: MnistData | None = None, log=print, on_screen=None
                ) -> tuple[selection.SearchTable, selection.SearchTable]:
     """The two-stage search: every candidate with :data:`SCREEN_SEEDS`, then the
-    ``finalists`` best with :data:`FINAL_SEEDS` (scores already computed are reused).
+    ``finalists`` best with ``FINAL_SEEDS`` (scores already computed are reused).
 
     Returns ``(screen, final)``; ``final.chosen`` is the recipe.  ``on_screen(screen)``,
     if given, is called when the screening is done.

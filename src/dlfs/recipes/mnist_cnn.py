@@ -78,10 +78,10 @@ class CnnRecipe(_common.Recipe):
         check_positive(self.shift, "shift", integer=True, allow_zero=True)
 
 
-#: The starting point of the search: the recipe of the book's first edition.
+#: The starting point of the search, the recipe of the book's first edition.
 BASE = CnnRecipe()
 
-#: The candidates of the search: named changes to :data:`BASE` (``{}`` is BASE itself).
+#: The candidates of the search, named changes to :data:`BASE` (``{}`` is BASE itself).
 CANDIDATES = {
     "base": {},
     "decay 0.25": {"lr_decay": 0.25},
@@ -90,7 +90,7 @@ CANDIDATES = {
     "shift 2, 8 epochs": {"shift": 2, "epochs": 8},
 }
 
-#: How many of the best screened candidates are scored again with :data:`SEARCH_SEEDS`.
+#: How many of the best screened candidates are scored again with ``SEARCH_SEEDS``.
 KEEP = 2
 SEARCH_SEEDS = (0, 1, 2)
 
