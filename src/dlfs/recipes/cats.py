@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import activations as F
 from .._blas import blas_threads
+from .._docs import implements
 from .._checks import check_choice, check_positive
 from ..data import cats as cats_data
 from ..data.transforms import flip_horizontal, standardise, train_val_split
@@ -113,7 +114,7 @@ class CatsConfig(_common.Recipe):
 
 
 def features(images: np.ndarray, pool: int = 1) -> np.ndarray:
-    """Average-pool uint8 pictures by ``pool`` and flatten them to float32 rows in [0, 1].
+    """Average-pool uint8 pictures by ``pool``; flatten to float32 rows in [0, 1].
 
     Parameters
     ----------
@@ -124,17 +125,20 @@ def features(images: np.ndarray, pool: int = 1) -> np.ndarray:
     Returns
     -------
     X : ndarray of shape (n_samples, (64 // pool) ** 2 * 3), dtype float32
-
-    Implements :eq:`eq-cats-pool`.
     """
     check_positive(pool, "pool", integer=True)
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4:
-        raise TypeError("images must be a uint8 array of shape (n_samples, height, width, 3)")
+    if (not isinstance(images, np.ndarray) or images.dtype != np.uint8
+            or images.ndim != 4):
+        raise TypeError("images must be a uint8 array of shape "
+                        "(n_samples, height, width, 3)")
     n, h, w, c = images.shape
     if h % pool or w % pool:
         raise ValueError(f"pool={pool} must divide the image size {h}x{w}")
     x = images.reshape(n, h // pool, pool, w // pool, pool, c).mean(axis=(2, 4))
     return (x.reshape(n, -1) / 255.0).astype(np.float32)
+
+
+implements(features, "eq-cats-pool")
 
 
 def build_model(config: CatsConfig, n_features: int, seed: int) -> Sequential:
@@ -143,13 +147,12 @@ def build_model(config: CatsConfig, n_features: int, seed: int) -> Sequential:
                rng=np.random.default_rng(seed))
 
 
-def fold_standardisation(model: Sequential, mean: np.ndarray, std: np.ndarray) -> Sequential:
+def fold_standardisation(model: Sequential, mean: np.ndarray,
+                         std: np.ndarray) -> Sequential:
     """Make the first Dense layer absorb ``(x - mean) / std``, in place.
 
     ``((x - m) / s) W + b = x (W / s[:, None]) + (b - (m / s) W)``, so the
     model then takes unstandardised features.
-
-    Implements :eq:`eq-cats-fold`.
     """
     first = model.layers[0]
     if not isinstance(first, Dense):
@@ -159,6 +162,9 @@ def fold_standardisation(model: Sequential, mean: np.ndarray, std: np.ndarray) -
     b -= (mean.reshape(1, -1) @ scaled).ravel().astype(b.dtype)
     W[...] = scaled
     return model
+
+
+implements(fold_standardisation, "eq-cats-fold")
 
 
 def train_model(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
@@ -211,19 +217,21 @@ def accuracy(model: Sequential, images: np.ndarray, labels: np.ndarray, pool: in
     return float(np.mean((predict_proba(model, images, pool) > 0.5) == (labels == 1)))
 
 
-def split_score(config: CatsConfig, images: np.ndarray, labels: np.ndarray, k: int, *,
-                histories: list | None = None) -> float:
+def split_score(config: CatsConfig, images: np.ndarray, labels: np.ndarray,
+                k: int, *, histories: list | None = None) -> float:
     """Validation accuracy of ``config`` on split ``k`` of the training images.
 
-    Split ``k`` holds out :data:`VAL_FRACTION` of every class, drawn with
-    seed ``k`` (:func:`~dlfs.data.train_val_split`); the model trains with
-    seed ``k`` on the rest.  Only the images passed in (the training set) are
-    used.  If ``histories`` is a list, the run's :class:`~dlfs.train.History`
-    (with per-epoch validation loss and accuracy) is appended to it.
+    Split ``k`` holds out ``VAL_FRACTION`` of every class, drawn with seed
+    ``k`` (``dlfs.data.train_val_split``); the model trains with seed ``k``
+    on the rest.  Only the images passed in (the training set) are used.
+    If ``histories`` is a list, the run's ``dlfs.train.History`` (with
+    per-epoch validation loss and accuracy) is appended to it.
     """
-    x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION, seed=k)
-    model, history = train_model(config, x_tr, y_tr, seed=k,
-                                 validation=None if histories is None else (x_val, y_val))
+    x_tr, y_tr, x_val, y_val = train_val_split(images, labels, VAL_FRACTION,
+                                               seed=k)
+    model, history = train_model(
+        config, x_tr, y_tr, seed=k,
+        validation=None if histories is None else (x_val, y_val))
     if histories is not None:
         histories.append(history)
     return accuracy(model, x_val, y_val, config.pool)
@@ -334,7 +342,9 @@ def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
 
 
 def final_test(result: Result, test=None) -> Result:
-    """Test loss and accuracy of a final model: the module's one reader of the test set.
+    """Test loss and accuracy of a final model.
+
+    This is the module's one reader of the test set.
 
     Called once per final model, after the choice.  ``test`` is
     ``(x_test, y_test)`` (the test file is read when None).  Returns
@@ -343,8 +353,10 @@ def final_test(result: Result, test=None) -> Result:
     x_test, y_test = cats_data.load_split("test") if test is None else test
     loss = BinaryCrossEntropy(from_logits=True)
     logits = predict_logits(result.model, x_test, result.recipe.pool)
-    result.test_loss = float(loss.forward(logits, y_test.reshape(-1, 1).astype(logits.dtype)))
-    result.test_accuracy = float(np.mean(loss.predict_labels(logits) == (y_test == 1)))
+    targets = y_test.reshape(-1, 1).astype(logits.dtype)
+    result.test_loss = float(loss.forward(logits, targets))
+    result.test_accuracy = float(
+        np.mean(loss.predict_labels(logits) == (y_test == 1)))
     return result
 
 
