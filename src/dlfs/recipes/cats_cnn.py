@@ -139,7 +139,7 @@ def build_model(config: CatsCnnConfig, seed: int) -> Sequential:
 
 
 def augmenter(config: CatsCnnConfig):
-    """The ``augment`` function of :func:`dlfs.train.fit` for ``config``, or None.
+    """The ``augment`` function of ``dlfs.train.fit`` for ``config``, or None.
 
     Every epoch, each picture is mirrored with probability 1/2 (``flip``) and
     moved by a random offset of up to ``shift`` pixels in each direction,
@@ -200,7 +200,8 @@ def accuracy(model: Sequential, images: np.ndarray, labels: np.ndarray, pool: in
     return float(np.mean((predict_proba(model, images, pool) > 0.5) == (labels == 1)))
 
 
-def stratified_folds(labels: np.ndarray, k: int = 5, *, seed: int = 0) -> np.ndarray:
+def stratified_folds(labels: np.ndarray, k: int = 5, *,
+                     seed: int = 0) -> np.ndarray:
     """Fold number (0..k-1) of every sample: a random partition into ``k`` folds
     that each hold (within one sample) the same share of every class.
 
@@ -210,7 +211,8 @@ def stratified_folds(labels: np.ndarray, k: int = 5, *, seed: int = 0) -> np.nda
     labels = np.asarray(labels)
     check_positive(k, "k", integer=True)
     if k < 2 or k > len(labels):
-        raise ValueError(f"k must be between 2 and the number of samples {len(labels)}, got {k}")
+        raise ValueError(f"k must be between 2 and the number of samples "
+                         f"{len(labels)}, got {k}")
     rng = np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(np.flatnonzero(labels == c))
                             for c in np.unique(labels)])
@@ -219,11 +221,12 @@ def stratified_folds(labels: np.ndarray, k: int = 5, *, seed: int = 0) -> np.nda
     return fold
 
 
-def cv_predictions(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *,
-                   seed: int = 0, k: int = 5) -> np.ndarray:
-    """Probability of "cat" for every training picture, predicted while held out.
+def cv_predictions(config: CatsCnnConfig, images: np.ndarray,
+                   labels: np.ndarray, *, seed: int = 0,
+                   k: int = 5) -> np.ndarray:
+    """Probability of "cat" for each training picture, predicted while held out.
 
-    :func:`stratified_folds` with ``seed`` partitions the pictures; for each
+    ``stratified_folds`` with ``seed`` partitions the pictures; for each
     fold a model is trained (with ``seed``) on the other folds and predicts
     the fold.  Only the pictures passed in (the training set) are used.
 
@@ -240,10 +243,12 @@ def cv_predictions(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray
     return p
 
 
-def cv_accuracy(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *,
-                seed: int = 0, k: int = 5) -> float:
-    """Stratified ``k``-fold cross-validation accuracy of ``config`` for one seed: the
-    share of the pictures that :func:`cv_predictions` classifies correctly."""
+def cv_accuracy(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray,
+                *, seed: int = 0, k: int = 5) -> float:
+    """Stratified ``k``-fold cross-validation accuracy of ``config``, one seed.
+
+    The share of the pictures that ``cv_predictions`` classifies correctly.
+    """
     p = cv_predictions(config, images, labels, seed=seed, k=k)
     return float(np.mean((p > 0.5) == (labels == 1)))
 
