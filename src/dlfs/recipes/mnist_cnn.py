@@ -163,14 +163,14 @@ def _split(data):
 
 def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
           progress: bool | None = False) -> Result:
-    """Train :func:`mnist_cnn` with Adam and keep the epoch with the best validation loss.
+    """Train ``mnist_cnn`` with Adam; keep the epoch of best validation loss.
 
     ``data`` is ``((X_train, y_train), (X_val, y_val))`` as
-    :func:`load_mnist_images` returns it (default: loaded with the recipe's
+    ``load_mnist_images`` returns it (default: loaded with the recipe's
     ``val_fraction`` and split seed 0).  ``seed`` seeds the initial weights,
-    the shuffling and the shifts.  Returns a
-    :class:`~dlfs.recipes._common.Result` whose model has the parameters of
-    the best validation epoch; its test fields stay None (:func:`final_test`).
+    the shuffling and the shifts.  Returns a ``dlfs.recipes._common.Result``
+    whose model has the parameters of the best validation epoch; its test
+    fields stay None (``final_test`` fills them in).
     """
     if data is None:
         data = load_mnist_images(val_fraction=recipe.val_fraction)
@@ -179,30 +179,35 @@ def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
     def shift(X, rng):
         return random_shift_images(X, recipe.shift, rng)
 
-    model = mnist_cnn(recipe.channels, recipe.hidden, rng=np.random.default_rng(seed))
+    model = mnist_cnn(recipe.channels, recipe.hidden,
+                      rng=np.random.default_rng(seed))
     start = time.perf_counter()
     history = fit(model, SoftmaxCrossEntropy(), Adam(recipe.lr), X_tr, y_tr,
                   epochs=recipe.epochs, batch_size=recipe.batch_size,
                   validation=(X_val, y_val),
                   schedule=ExponentialDecay(recipe.lr, recipe.lr_decay),
                   augment=shift if recipe.shift else None,
-                  callbacks=[EarlyStopping(restore_best=True)],   # keeps the best epoch
+                  # restore_best=True keeps the best epoch
+                  callbacks=[EarlyStopping(restore_best=True)],
                   seed=seed, progress=progress)
     return Result(model, history, recipe, seed, time.perf_counter() - start,
                   input_shape=IMAGE_SHAPE, restored_best=True)
 
 
 def final_test(result: Result, test=None) -> Result:
-    """The result with its test loss and accuracy: the one place the test set is read.
+    """The result with its test loss and accuracy.
 
-    Call it once per final model, after the recipe has been chosen.
-    ``test`` is ``(X_test, y_test)`` (default: :func:`load_test_images`).
+    This is the one place the test set is read.  Call it once per final
+    model, after the recipe has been chosen.  ``test`` is
+    ``(X_test, y_test)`` (default: ``load_test_images``).
     """
     X_test, y_test = load_test_images() if test is None else test
     if len(X_test) != len(y_test):
         raise ValueError(f"{len(X_test)} test images but {len(y_test)} labels")
-    loss, acc = evaluate(result.model, SoftmaxCrossEntropy(), X_test, y_test, batch_size=1000)
-    return dataclasses.replace(result, test_loss=float(loss), test_accuracy=float(acc),
+    loss, acc = evaluate(result.model, SoftmaxCrossEntropy(), X_test, y_test,
+                         batch_size=1000)
+    return dataclasses.replace(result, test_loss=float(loss),
+                               test_accuracy=float(acc),
                                extra={**result.extra, "n_test": len(y_test)})
 
 
