@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from .._checks import check_positive
+from .._docs import implements
 from ..data import mnist as dlfs_mnist
 from ..data import to_float, train_val_split
 from ..losses import SoftmaxCrossEntropy
@@ -51,20 +52,20 @@ class Recipe(_common.Recipe):
     - ``epochs`` 15, ``batch_size`` 128.
     - ``lr`` 1e-3: initial learning rate of the optimiser.
     - ``lr_decay`` 0.2: exponential decay rate ``k`` per epoch,
-      ``lr_t = lr * exp(-k t)`` (:class:`~dlfs.schedules.ExponentialDecay`);
+      ``lr_t = lr * exp(-k t)`` (``dlfs.schedules.ExponentialDecay``);
       0 keeps the rate constant.
-    - ``optimizer`` ``"adam"``: a name of :func:`dlfs.optim.make_optimizer`.
+    - ``optimizer`` ``"adam"``: a name of ``dlfs.optim.make_optimizer``.
     - ``shift`` 1: data augmentation; every epoch, each training image is
       moved by a random whole number of pixels in ``[-shift, shift]`` along
-      each axis (:func:`random_shift`); 0 turns augmentation off.
+      each axis (``random_shift``); 0 turns augmentation off.
     - ``val_fraction`` 0.1: share of the 60,000 training images held out for
       validation.
     - ``activation`` ``"relu"``, ``weight_decay`` 0, ``dropout`` 0,
-      ``batchnorm`` False: as in :func:`dlfs.model.mlp` and
-      :func:`dlfs.optim.make_optimizer` (the recipe uses no regulariser).
+      ``batchnorm`` False: as in ``dlfs.model.mlp`` and
+      ``dlfs.optim.make_optimizer`` (the recipe uses no regulariser).
     - ``patience`` None: early stopping on the validation loss after this
       many epochs without improvement, restoring the best epoch.
-    - ``drop_last`` None: passed to :func:`dlfs.train.fit`.
+    - ``drop_last`` None: passed to ``dlfs.train.fit``.
     """
 
     hidden: tuple[int, ...] = (512, 256)
@@ -139,7 +140,7 @@ class MnistData:
 
 def load_data(*, val_fraction: float = BASE.val_fraction, seed: int = 0,
               limit: int | None = None, data_dir=None) -> MnistData:
-    """MNIST's training images as :class:`MnistData`, with a stratified seeded
+    """MNIST's training images as ``MnistData``, with a stratified seeded
     validation split; the test file is not read.
 
     Parameters
@@ -153,13 +154,14 @@ def load_data(*, val_fraction: float = BASE.val_fraction, seed: int = 0,
         Keep only the first ``limit`` training images (before the split), for
         quick experiments.
     data_dir : path-like, optional
-        Passed to :func:`dlfs.data.mnist.load_split`.
+        Passed to ``dlfs.data.mnist.load_split``.
     """
     x_train, y_train = dlfs_mnist.load_split("train", data_dir=data_dir)
     if limit is not None:
         check_positive(limit, "limit", integer=True)
         x_train, y_train = x_train[:limit], y_train[:limit]
-    return MnistData(*train_val_split(to_float(x_train), y_train, val_fraction, seed=seed))
+    return MnistData(*train_val_split(to_float(x_train), y_train, val_fraction,
+                                      seed=seed))
 
 
 def load_test_set(*, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
@@ -169,10 +171,9 @@ def load_test_set(*, data_dir=None) -> tuple[np.ndarray, np.ndarray]:
     return to_float(x_test), y_test
 
 
-def random_shift(X: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+def random_shift(X: np.ndarray, max_shift: int,
+                 rng: np.random.Generator) -> np.ndarray:
     """Move every image by a random number of pixels, filling with background.
-
-    Implements :eq:`eq-mnist-shift`.
 
     Parameters
     ----------
@@ -190,7 +191,8 @@ def random_shift(X: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.
     """
     check_positive(max_shift, "max_shift", integer=True, allow_zero=True)
     if X.ndim != 2 or X.shape[1] != IMAGE_SIDE * IMAGE_SIDE:
-        raise ValueError(f"X must have shape (n_samples, {IMAGE_SIDE ** 2}), got {X.shape}")
+        raise ValueError(f"X must have shape (n_samples, {IMAGE_SIDE ** 2}), "
+                         f"got {X.shape}")
     n, s, m = len(X), IMAGE_SIDE, max_shift
     images = X.reshape(n, s, s)
     padded = np.zeros((n, s + 2 * m, s + 2 * m), dtype=X.dtype)
@@ -205,6 +207,9 @@ def random_shift(X: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.
             # Output pixel (r, c) is input pixel (r - sy, c - sx).
             out[idx] = padded[idx, m - sy:m - sy + s, m - sx:m - sx + s]
     return out.reshape(n, s * s)
+
+
+implements(random_shift, "eq-mnist-shift")
 
 
 def build_model(recipe: Recipe = BASE, *, seed: int = 0,
