@@ -118,7 +118,8 @@ class WarmupCosine(Schedule):
         if epoch >= self.total:
             return self.lr_min
         progress = (epoch - self.warmup) / (self.total - self.warmup)
-        return self.lr_min + 0.5 * (self.lr0 - self.lr_min) * (1.0 + math.cos(math.pi * progress))
+        return (self.lr_min + 0.5 * (self.lr0 - self.lr_min)
+                * (1.0 + math.cos(math.pi * progress)))
 
 
 def check_rates(schedule, epochs: int) -> list[float]:
