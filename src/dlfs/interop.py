@@ -161,9 +161,10 @@ def torch_gradients(tmodel, X: np.ndarray, y: np.ndarray) -> tuple[float, list, 
 
 # -- Keras --------------------------------------------------------------------------------
 def keras_cnn(channels=(16, 32), hidden: int = 128):
-    """The chapter's CNN as a ``keras.Sequential`` (NHWC input of shape (28, 28, 1)).
+    """The chapter's CNN as a ``keras.Sequential`` on NHWC input (28, 28, 1).
 
-    Its float type is Keras's global one (float32 unless :func:`keras_float` says otherwise).
+    Its float type is Keras's global one (float32 unless ``keras_float``
+    says otherwise).
     """
     keras = import_keras()
     L = keras.layers
@@ -203,18 +204,22 @@ def _dense_rows_from_keras(W: np.ndarray, c2: int) -> np.ndarray:
 
 
 def to_keras(model: Sequential, *, dtype="float64"):
-    """A Keras copy of a ``dlfs`` CNN: kernels to (kh, kw, C_in, C_out), and the rows
-    of the first dense weight reordered from (C, H, W) to Keras's (H, W, C) flattening."""
+    """A Keras copy of a ``dlfs`` CNN.
+
+    Kernels go to (kh, kw, C_in, C_out), and the rows of the first dense
+    weight are reordered from (C, H, W) to Keras's (H, W, C) flattening.
+    """
     with keras_float(dtype):
         kmodel = keras_cnn(*_arch(model))
-    ours = [layer for layer in model.layers if isinstance(layer, (Conv2D, Dense))]
+    ours = [layer for layer in model.layers
+            if isinstance(layer, (Conv2D, Dense))]
     theirs = [layer for layer in kmodel.layers if layer.weights]
     c2 = ours[1].out_channels
     for k, (layer, klayer) in enumerate(zip(ours, theirs)):
         W = layer.params["W"]
         if isinstance(layer, Conv2D):
             W = W.transpose(2, 3, 1, 0)
-        elif k == 2:                                   # first dense layer, after Flatten
+        elif k == 2:                    # first dense layer, after Flatten
             W = _dense_rows_to_keras(W, c2)
         klayer.set_weights([W.astype(dtype), layer.params["b"].astype(dtype)])
     return kmodel
