@@ -82,28 +82,40 @@ def _summary(library, seed, seconds, val, logits_test, y_test, model) -> dict:
             "model": model}
 
 
-def train_dlfs(data, *, seed: int = 0, epochs: int = 3, recipe=cnn.RECIPE) -> dict:
-    """Train the recipe's CNN with ``dlfs.fit`` (see the module docstring for the rules)."""
+def train_dlfs(data, *, seed: int = 0, epochs: int = 3,
+               recipe=cnn.RECIPE) -> dict:
+    """Train the recipe's CNN with ``dlfs.fit``.
+
+    See the module docstring for the rules.
+    """
     (X, y), (X_val, y_val), (X_test, y_test) = data
     model = initial_model(seed, recipe)
     history = fit(model, SoftmaxCrossEntropy(), Adam(recipe.lr, eps=1e-8), X, y,
-                  epochs=epochs, batch_size=recipe.batch_size, validation=(X_val, y_val),
+                  epochs=epochs, batch_size=recipe.batch_size,
+                  validation=(X_val, y_val),
                   schedule=ExponentialDecay(recipe.lr, recipe.lr_decay),
                   callbacks=[EarlyStopping(restore_best=True)], seed=seed)
     logits = np.concatenate([model.forward(X_test[i:i + 1000])
                              for i in range(0, len(X_test), 1000)])
     return _summary("dlfs", seed, list(history.seconds),
-                    list(zip(history.val_loss, history.val_accuracy)), logits, y_test, model)
+                    list(zip(history.val_loss, history.val_accuracy)),
+                    logits, y_test, model)
 
 
-def train_torch(data, *, seed: int = 0, epochs: int = 3, recipe=cnn.RECIPE) -> dict:
-    """Train the recipe's CNN in PyTorch from dlfs's initial weights, on dlfs's batches."""
+def train_torch(data, *, seed: int = 0, epochs: int = 3,
+                recipe=cnn.RECIPE) -> dict:
+    """Train the recipe's CNN in PyTorch.
+
+    It starts from dlfs's initial weights and trains on dlfs's batches.
+    """
     torch = interop.import_torch()
     (X, y), (X_val, y_val), (X_test, y_test) = data
     device = interop.torch_device()
-    model = interop.to_torch(initial_model(seed, recipe), dtype=torch.float32).to(device)
+    model = interop.to_torch(initial_model(seed, recipe),
+                             dtype=torch.float32).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, eps=1e-8)
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=float(np.exp(-recipe.lr_decay)))
+    sched = torch.optim.lr_scheduler.ExponentialLR(
+        opt, gamma=float(np.exp(-recipe.lr_decay)))
     loss_fn = torch.nn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
 
@@ -131,26 +143,29 @@ def train_torch(data, *, seed: int = 0, epochs: int = 3, recipe=cnn.RECIPE) -> d
             best = val[-1][0]
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)
-    return _summary("PyTorch", seed, seconds, val, logits_of(X_test), y_test, model)
+    return _summary("PyTorch", seed, seconds, val, logits_of(X_test), y_test,
+                    model)
 
 
-def train_keras(data, *, seed: int = 0, epochs: int = 3, recipe=cnn.RECIPE) -> dict:
-    """Train the recipe's CNN in Keras from dlfs's initial weights, on dlfs's batches.
+def train_keras(data, *, seed: int = 0, epochs: int = 3,
+                recipe=cnn.RECIPE) -> dict:
+    """Train the recipe's CNN in Keras, from dlfs's weights, on dlfs's batches.
 
     Each epoch is one ``Model.fit`` call on the epoch's permuted images with
-    ``shuffle=False``; the learning-rate schedule counts optimiser steps across
-    calls (a staircase of one epoch's steps).
+    ``shuffle=False``; the learning-rate schedule counts optimiser steps
+    across calls (a staircase of one epoch's steps).
     """
     keras = interop.import_keras()
     (X, y), (X_val, y_val), (X_test, y_test) = data
-    nhwc = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))   # noqa: E731
+    nhwc = lambda a: np.ascontiguousarray(a.transpose(0, 2, 3, 1))  # noqa: E731
     Xn, Xn_val, Xn_test = nhwc(X), nhwc(X_val), nhwc(X_test)
     model = interop.to_keras(initial_model(seed, recipe), dtype="float32")
     steps = -(-len(X) // recipe.batch_size)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         recipe.lr, steps, float(np.exp(-recipe.lr_decay)), staircase=True)
-    model.compile(optimizer=keras.optimizers.Adam(schedule, epsilon=1e-8),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule, epsilon=1e-8),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
     def logits_of(Xe):
         return model.predict(Xe, batch_size=1000, verbose=0)
@@ -159,13 +174,15 @@ def train_keras(data, *, seed: int = 0, epochs: int = 3, recipe=cnn.RECIPE) -> d
     for order in epoch_orders(len(X), epochs, seed):
         Xe, ye = Xn[order], y[order]
         start = time.perf_counter()
-        model.fit(Xe, ye, batch_size=recipe.batch_size, epochs=1, shuffle=False, verbose=0)
+        model.fit(Xe, ye, batch_size=recipe.batch_size, epochs=1,
+                  shuffle=False, verbose=0)
         seconds.append(time.perf_counter() - start)
         val.append(loss_and_accuracy(logits_of(Xn_val), y_val))
         if val[-1][0] < best:
             best, best_weights = val[-1][0], model.get_weights()
     model.set_weights(best_weights)
-    return _summary("Keras", seed, seconds, val, logits_of(Xn_test), y_test, model)
+    return _summary("Keras", seed, seconds, val, logits_of(Xn_test), y_test,
+                    model)
 
 
 TRAINERS = {"dlfs": train_dlfs, "PyTorch": train_torch, "Keras": train_keras}
