@@ -48,8 +48,9 @@ def torch_dlfs_conv():
         @staticmethod
         def forward(ctx, x, W, b):
             layer = _dlfs_conv(W.detach().numpy(), b.detach().numpy())
-            ctx.layer = layer                       # keeps the patches for backward
-            return torch.from_numpy(np.ascontiguousarray(layer.forward(x.detach().numpy())))
+            ctx.layer = layer               # keeps the patches for backward
+            out = layer.forward(x.detach().numpy())
+            return torch.from_numpy(np.ascontiguousarray(out))
 
         @staticmethod
         def backward(ctx, grad_out):
@@ -153,10 +154,15 @@ def _dlfs_output_grads(net, X, y) -> list[np.ndarray]:
     return grads[::-1]
 
 
-def torch_output_grads(tmodel, X, y, *, scale_after: int | None = None, scale: float = 1.0):
-    """dL/d(output of every module) of a PyTorch CNN, caught by tensor hooks registered
-    from forward hooks; with ``scale_after=k`` the hook of module k also multiplies the
-    gradient flowing back through it by ``scale``.  Returns (output grads, parameter grads)."""
+def torch_output_grads(tmodel, X, y, *, scale_after: int | None = None,
+                       scale: float = 1.0):
+    """dL/d(output of every module) of a PyTorch CNN, caught by tensor hooks.
+
+    The tensor hooks are registered from forward hooks.  With
+    ``scale_after=k`` the hook of module k also multiplies the gradient
+    flowing back through it by ``scale``.  Returns (output grads, parameter
+    grads).
+    """
     torch = interop.import_torch()
     caught, handles = {}, []
 
@@ -164,7 +170,8 @@ def torch_output_grads(tmodel, X, y, *, scale_after: int | None = None, scale: f
         def forward_hook(module, inputs, output):
             def tensor_hook(grad):
                 caught[k] = grad.detach().clone()
-                return grad * scale if k == scale_after else None    # None: unchanged
+                # returning None leaves the gradient unchanged
+                return grad * scale if k == scale_after else None
             output.register_hook(tensor_hook)
         return forward_hook
 
