@@ -44,17 +44,18 @@ def _save(path: Path, arrays) -> None:
     np.savez(path, *[np.asarray(a) for a in arrays])
 
 
-def torch_worker(rank: int, world: int, port: int, outdir: Path, n_train: int, epochs: int,
-                 seed: int) -> dict:
-    """One PyTorch DDP worker (gloo backend, TCP rendezvous on 127.0.0.1:port)."""
+def torch_worker(rank: int, world: int, port: int, outdir: Path, n_train: int,
+                 epochs: int, seed: int) -> dict:
+    """One PyTorch DDP worker (gloo, TCP rendezvous on 127.0.0.1:port)."""
     import datetime
 
     torch = interop.import_torch()
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
 
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
-                            world_size=world, timeout=datetime.timedelta(seconds=120))
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+                            rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=120))
     try:
         (X, y), _, _ = load_data(n_train, seed=seed)
         lr, loss_fn = cnn.RECIPE.lr, torch.nn.CrossEntropyLoss()
@@ -62,9 +63,11 @@ def torch_worker(rank: int, world: int, port: int, outdir: Path, n_train: int, e
         model = DDP(interop.to_torch(initial_model(seed, dtype=np.float64)))
         opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-8)
         idx = _shard(np.arange(GLOBAL_BATCH), rank, world)
-        loss_fn(model(torch.from_numpy(X[idx]).double()), torch.from_numpy(y[idx])).backward()
+        loss_fn(model(torch.from_numpy(X[idx]).double()),
+                torch.from_numpy(y[idx])).backward()
         opt.step()
-        _save(outdir / f"torch_step_{rank}.npz", [p.detach() for p in model.parameters()])
+        _save(outdir / f"torch_step_{rank}.npz",
+              [p.detach() for p in model.parameters()])
         # 2. float32 training, every global batch split between the workers
         model = DDP(interop.to_torch(initial_model(seed), dtype=torch.float32))
         opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-8)
@@ -74,21 +77,27 @@ def torch_worker(rank: int, world: int, port: int, outdir: Path, n_train: int, e
             dist.barrier()
             start = time.perf_counter()
             for i in range(0, len(order) - GLOBAL_BATCH + 1, GLOBAL_BATCH):
-                local = torch.from_numpy(_shard(order[i:i + GLOBAL_BATCH], rank, world))
+                local = torch.from_numpy(
+                    _shard(order[i:i + GLOBAL_BATCH], rank, world))
                 opt.zero_grad()
-                loss_fn(model(Xt[local]), yt[local]).backward()   # backward all-reduces
+                # backward all-reduces the gradients
+                loss_fn(model(Xt[local]), yt[local]).backward()
                 opt.step()
             seconds.append(time.perf_counter() - start)
-        _save(outdir / f"torch_final_{rank}.npz", [p.detach() for p in model.parameters()])
+        _save(outdir / f"torch_final_{rank}.npz",
+              [p.detach() for p in model.parameters()])
         return {"rank": rank, "seconds": seconds}
     finally:
         dist.destroy_process_group()
 
 
-def tf_worker(rank: int, world: int, ports: list[int], outdir: Path, n_train: int,
-              epochs: int, seed: int) -> dict:
-    """One TensorFlow worker of a MultiWorkerMirroredStrategy (cluster in ``TF_CONFIG``),
-    trained by a custom loop: ``strategy.run`` of a ``GradientTape`` step."""
+def tf_worker(rank: int, world: int, ports: list[int], outdir: Path,
+              n_train: int, epochs: int, seed: int) -> dict:
+    """One TensorFlow worker of a MultiWorkerMirroredStrategy.
+
+    The cluster is in ``TF_CONFIG``; the worker trains by a custom loop,
+    ``strategy.run`` of a ``GradientTape`` step.
+    """
     import os
 
     os.environ["TF_CONFIG"] = json.dumps({
@@ -102,8 +111,9 @@ def tf_worker(rank: int, world: int, ports: list[int], outdir: Path, n_train: in
     Xn = np.ascontiguousarray(X.transpose(0, 2, 3, 1))
 
     def make(dtype):
-        with strategy.scope():                     # variables mirrored on every worker
-            model = interop.to_keras(initial_model(seed, dtype=np.dtype(dtype)), dtype=dtype)
+        with strategy.scope():          # variables mirrored on every worker
+            model = interop.to_keras(
+                initial_model(seed, dtype=np.dtype(dtype)), dtype=dtype)
             opt = keras.optimizers.Adam(cnn.RECIPE.lr, epsilon=1e-8)
             opt.build(model.trainable_variables)
 
@@ -113,19 +123,21 @@ def tf_worker(rank: int, world: int, ports: list[int], outdir: Path, n_train: in
                 with tf.GradientTape() as tape:
                     per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(
                         yb, model(xb, training=True))
-                    # sum / global batch: the optimiser sums the workers' gradients
-                    loss = tf.nn.compute_average_loss(per_example,
-                                                      global_batch_size=GLOBAL_BATCH)
+                    # sum / global batch, as the workers' gradients add up
+                    loss = tf.nn.compute_average_loss(
+                        per_example, global_batch_size=GLOBAL_BATCH)
                 grads = tape.gradient(loss, model.trainable_variables)
                 opt.apply_gradients(zip(grads, model.trainable_variables))
                 return loss
-            return strategy.reduce("SUM", strategy.run(replica_step, args=(xb, yb)), None)
+            per_replica = strategy.run(replica_step, args=(xb, yb))
+            return strategy.reduce("SUM", per_replica, None)
         return model, train_step
 
     model, train_step = make("float64")
     idx = _shard(np.arange(GLOBAL_BATCH), rank, world)
     train_step(tf.constant(Xn[idx], tf.float64), tf.constant(y[idx]))
-    _save(outdir / f"tf_step_{rank}.npz", [v.numpy() for v in model.trainable_variables])
+    _save(outdir / f"tf_step_{rank}.npz",
+          [v.numpy() for v in model.trainable_variables])
     model, train_step = make("float32")
     seconds = []
     for order in epoch_orders(len(X), epochs, seed):
@@ -134,7 +146,8 @@ def tf_worker(rank: int, world: int, ports: list[int], outdir: Path, n_train: in
             local = _shard(order[i:i + GLOBAL_BATCH], rank, world)
             train_step(tf.constant(Xn[local]), tf.constant(y[local]))
         seconds.append(time.perf_counter() - start)
-    _save(outdir / f"tf_final_{rank}.npz", [v.numpy() for v in model.trainable_variables])
+    _save(outdir / f"tf_final_{rank}.npz",
+          [v.numpy() for v in model.trainable_variables])
     return {"rank": rank, "seconds": seconds}
 
 
