@@ -5,7 +5,7 @@ speed chapter calls the same functions at build time):
 
 * :func:`compare` trains the MLP 784-512-256-10 (ReLU, softmax
   cross-entropy, Adam with learning rate 1e-3, batches of 128, float32,
-  reshuffled every epoch) for one epoch at a time with :func:`dlfs.fit`,
+  reshuffled every epoch) for one epoch at a time with :func:`dlfs.train.fit`,
   with a bare dlfs loop (:func:`dlfs_bare_trainer`, the same work as the
   PyTorch loop) and with PyTorch, alternating, with the same number of
   threads, read back from both libraries; it reports every repetition;
@@ -187,7 +187,7 @@ def machine() -> dict:
 
 def dlfs_trainer(X: np.ndarray, y: np.ndarray, *, seed: int = 0,
                  batch_size: int = BATCH_SIZE):
-    """A function that trains a dlfs model for one epoch with :func:`dlfs.fit`
+    """A function that trains a dlfs model for one epoch with :func:`dlfs.train.fit`
     and returns the seconds.
 
     The model and the optimiser persist across calls, like consecutive
@@ -268,7 +268,7 @@ def thread_counts() -> dict[str, int | None]:
 
 @dataclass
 class Comparison:
-    """Seconds per epoch of every repetition (:func:`dlfs.fit`, the bare dlfs
+    """Seconds per epoch of every repetition (:func:`dlfs.train.fit`, the bare dlfs
     loop and PyTorch), the thread counts read from both libraries, the machine."""
 
     dlfs: list[float]

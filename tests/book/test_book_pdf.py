@@ -50,6 +50,13 @@ def test_pdf_contains_the_key_equations(pdf_text):
         assert formula in flat, f"{formula!r} not found in the PDF text"
 
 
+def test_pdf_has_no_unresolved_references(pdf_text):
+    """LaTeX prints "??" for a reference it could not resolve (a label the PDF lacks)."""
+    spots = [pdf_text[max(0, m.start() - 60):m.end() + 20].replace("\n", " ")
+             for m in re.finditer(r"\?\?", pdf_text)]
+    assert not spots, f"unresolved references in the PDF: {spots[:5]}"
+
+
 def test_pdf_has_no_raw_markup(pdf_text):
     for raw in ("\\frac", "\\mathbf", "$$", "{eq}", "{glue", "{numref}", "```", "\\begin"):
         assert raw not in pdf_text, f"raw markup {raw!r} in the PDF"
