@@ -193,12 +193,15 @@ def _unique_ids(text: str) -> str:
 
 
 def _fix_pages(outdir: Path) -> None:
-    """XHTML and SVG that EPUBCheck accepts: unique ids, no scripts, no <p> inside <summary>."""
+    """XHTML and SVG that EPUBCheck accepts: unique ids, no scripts, closed <input>s, no <p>
+    inside <summary>."""
     for page in outdir.rglob("*.xhtml"):
         text = page.read_text(encoding="utf-8")
         fixed = _unique_ids(text)
         # inline scripts that extensions put into the body (sphinx-thebe's configuration)
         fixed = re.sub(r"\s*<script\b[^>]*>.*?</script>", "", fixed, flags=re.S)
+        # XHTML wants void elements closed: sphinx-design's tabs write HTML's <input ...>
+        fixed = re.sub(r"<input\b([^>]*?)\s*(?<!/)>", r"<input\1 />", fixed)
         # a list directly inside a paragraph (Sphinx's "Returns" field of several items)
         fixed = re.sub(r"<p>(\s*<ul\b.*?</ul>\s*)</p>", r"\1", fixed, flags=re.S)
         fixed = re.sub(r"<summary([^>]*)>(.*?)</summary>",
