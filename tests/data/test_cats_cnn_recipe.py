@@ -14,10 +14,7 @@ from dlfs.recipes import cats_cnn as recipe
 from dlfs.recipes.selection import load_search
 
 
-def pictures(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
-            rng.permutation(np.arange(n) % 2).astype(np.int64))
+from cats_pictures import pictures  # noqa: E402  (tests/data is on sys.path)
 
 
 def test_features_pool_scale_and_put_channels_first():

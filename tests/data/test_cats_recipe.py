@@ -25,10 +25,7 @@ def data_env(monkeypatch, tmp_path, use_case):
     return use_case
 
 
-def pictures(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
-            rng.permutation(np.arange(n) % 2).astype(np.int64))
+from cats_pictures import pictures  # noqa: E402  (tests/data is on sys.path)
 
 
 def test_features_average_pool_and_scale():
