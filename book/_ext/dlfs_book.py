@@ -1,7 +1,7 @@
 """Sphinx extension with the book-specific build machinery.
 
-Loaded through ``sphinx.local_extensions`` in ``_config.yml``.  It does eight
-things, each small:
+Loaded through ``sphinx.local_extensions`` in ``_config.yml``.  It does seven
+things, each small (figures in dark mode are ``dlfs_dark.py``'s job):
 
 1. **Execution cache keyed on the package.**  jupyter-cache keys a notebook on
    its code cells only, so editing ``src/dlfs`` would silently serve stale
@@ -35,9 +35,6 @@ things, each small:
    in ``_config.yml``, the one place it is set) with the page named.  The same
    URL is given to the pages as the MyST substitutions ``{{ repository_url }}``
    and ``{{ repository_link }}``, and is the EPUB's identifier.
-8. Figures in dark mode: each SVG figure is marked as a plot (vector only;
-   dlfs.css inverts its lightness in dark mode, hues kept) or a picture
-   (holds raster data, left as it is).
 
 The key, the cache path and the build directory (``_build``) are exported to
 the notebook kernels as ``DLFS_BOOK_ENV_KEY``, ``DLFS_BOOK_CACHE`` and
@@ -414,36 +411,6 @@ def _aria_roles(app: Sphinx, pagename, templatename, context, doctree) -> None:
         context["body"] = body.replace('role="doc-biblioentry"', 'role="listitem"')
 
 
-# --------------------------------------------------------------------------
-# 8. figures in dark mode
-# --------------------------------------------------------------------------
-def _figure_classes(app: Sphinx, doctree, docname: str) -> None:
-    """Mark each SVG figure as a plot (vector only) or a picture (holds raster data).
-
-    In dark mode, dlfs.css inverts plots' lightness (hue kept), so black text and
-    lines on white become light on the dark page; pictures (``imshow`` of digits,
-    cats, weights) would change meaning if inverted and are left as they are.
-    """
-    if app.builder.format != "html":
-        return
-    from docutils import nodes
-
-    for image in doctree.findall(nodes.image):
-        uri = image.get("uri", "")
-        if not uri.endswith(".svg"):
-            continue
-        path = Path(uri) if Path(uri).is_absolute() else Path(app.srcdir) / uri
-        if not path.is_file():
-            path = Path(app.srcdir) / Path(docname).parent / uri
-        try:
-            svg = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        # "dark-light" tells pydata-sphinx-theme the plot handles dark mode itself
-        # (otherwise it dims it and puts it on a white card)
-        image["classes"] += ["dlfs-picture"] if "<image" in svg else ["dlfs-plot", "dark-light"]
-
-
 def _drop_html_only(app: Sphinx, doctree, docname: str) -> None:
     if app.builder.format != "latex":
         return
@@ -518,6 +485,5 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", _aria_roles, priority=900)
     app.connect("builder-inited", _latex_numbering, priority=900)  # after jupyterbook-latex
     app.connect("doctree-resolved", _drop_html_only)
-    app.connect("doctree-resolved", _figure_classes)
     app.connect("doctree-resolved", _latex_proofs)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

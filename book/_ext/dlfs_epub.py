@@ -131,10 +131,10 @@ def visit_inline(self, node) -> None:
 def visit_block(self, node) -> None:
     from sphinx.util.math import get_node_equation_number
 
-    self.body.append(self.starttag(node, "div", CLASS="math"))
-    if node.get("number"):
-        number = get_node_equation_number(self, node)
-        self.body.append(f'<span class="eqno">({number})</span>')
+    # the formula and its number side by side, as two cells of a one-row table (e-book
+    # readers lay out tables everywhere; a floated number ends up above a MathML block)
+    self.body.append(self.starttag(node, "div", CLASS="math dlfs-mathml"))
+    self.body.append('<div class="dlfs-formula">')
     macros = self.builder.config.dlfs_math_macros or {}
     parts = [p for p in node.astext().split("\n\n") if p.strip()] if not node.get("nowrap") \
         else [node.astext()]
@@ -146,6 +146,10 @@ def visit_block(self, node) -> None:
             _fallback(self, tex, True)
         else:
             self.body.append(out)
+    self.body.append("</div>")
+    if node.get("number"):
+        number = get_node_equation_number(self, node)
+        self.body.append(f'<span class="eqno">({number})</span>')
     self.body.append("</div>\n")
     raise nodes.SkipNode
 
@@ -170,11 +174,12 @@ def _complete_package(app: Sphinx) -> None:
 
 def _page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
     """EPUB pages: no scripts (an e-book is not scripted), and only the stylesheets
-    that are copied into the EPUB (the theme's, Pygments', the book's)."""
+    that are copied into the EPUB (the epub theme's, Pygments', the book's and the
+    book's EPUB rules)."""
     if app.builder.name != "epub":
         return
     context["script_files"] = []
-    keep = ("pygments.css", "dlfs.css")
+    keep = ("epub.css", "pygments.css", "dlfs.css", "dlfs-epub.css")
     context["css_files"] = [css for css in context.get("css_files", [])
                             if str(getattr(css, "filename", css)).rsplit("/", 1)[-1] in keep]
 
@@ -231,6 +236,7 @@ def _builder_inited(app: Sphinx) -> None:
     if app.builder.name != "epub":
         return
     app.builder.dlfs_fallbacks = []
+    app.builder.add_css_file("dlfs-epub.css", priority=900)
     handle_finish, build_epub = app.builder.handle_finish, app.builder.build_epub
 
     def finish():

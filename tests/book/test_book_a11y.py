@@ -156,3 +156,29 @@ def test_solutions_open_from_the_keyboard(context, site_url):
         body.wait_for(state="visible", timeout=5_000)
     finally:
         page.close()
+
+
+def test_tabs_work_from_the_keyboard(context, site_url):
+    """sphinx-design's tabs are radio buttons: Tab reaches the chosen one (with a visible
+    focus ring on its label), the arrow keys choose another, and its panel shows."""
+    page, _ = open_page(context, f"{site_url}/book/frameworks.html")
+    try:
+        tabs = page.locator(".sd-tab-set").first
+        inputs, panels = tabs.locator(":scope > input"), tabs.locator(":scope > .sd-tab-content")
+        assert inputs.count() >= 2 and panels.nth(0).is_visible() and not panels.nth(1).is_visible()
+        # reach the tab set with the Tab key, from the element just before it
+        page.evaluate("""el => { const all = [...document.querySelectorAll(
+                             'a[href], button, input, [tabindex]:not([tabindex="-1"])')];
+                           const i = all.indexOf(el); all[i - 1].focus(); }""",
+                      inputs.nth(0).element_handle())
+        page.keyboard.press("Tab")
+        assert inputs.nth(0).evaluate("el => el === document.activeElement")
+        outline = tabs.locator(":scope > label").nth(0).evaluate(
+            "l => getComputedStyle(l).outlineStyle")
+        assert outline != "none", "the focused tab shows no focus ring"
+        page.keyboard.press("ArrowRight")
+        assert inputs.nth(1).is_checked()
+        panels.nth(1).wait_for(state="visible", timeout=5_000)
+        assert not panels.nth(0).is_visible()
+    finally:
+        page.close()

@@ -88,3 +88,36 @@ def test_epub_has_the_figures(epub, pages):
     for img in images:
         src = re.search(r'src="([^"]+)"', img).group(1)
         assert any(n.endswith(src.split("/")[-1]) for n in names), f"{src} not in the EPUB"
+
+
+@pytest.fixture(scope="module")
+def epub_dir(epub, tmp_path_factory):
+    out = tmp_path_factory.mktemp("epub")
+    epub.extractall(out)
+    return out
+
+
+def test_epub_pages_fit_a_reader_and_number_equations_beside_them(browser, epub_dir):
+    """Every page, opened in Chromium at 800 px with the EPUB's own stylesheets: nothing
+    widens the page (long code lines wrap, figures shrink), and each display equation's
+    number sits to the right of its formula, on the same line."""
+    page = browser.new_page(viewport={"width": 800, "height": 1000})
+    wide, misplaced = [], []
+    try:
+        for xhtml in sorted(epub_dir.rglob("*.xhtml")):
+            page.goto(xhtml.as_uri())
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            if width > 801:
+                wide.append(f"{xhtml.name}: {width} px")
+            misplaced += [f"{xhtml.name}: ({n})" for n in page.evaluate("""() =>
+                Array.from(document.querySelectorAll('div.dlfs-mathml')).filter(d => {
+                  const f = d.querySelector('.dlfs-formula').getBoundingClientRect();
+                  const n = d.querySelector('.eqno');
+                  if (!n) return false;
+                  const r = n.getBoundingClientRect();
+                  return !(r.left >= f.right - 1 && r.top < f.bottom && r.bottom > f.top);
+                }).map(d => d.querySelector('.eqno').textContent)""")]
+    finally:
+        page.close()
+    assert not wide, "EPUB pages wider than an 800-px reader:\n  " + "\n  ".join(wide)
+    assert not misplaced, "equation numbers not beside their formula:\n  " + "\n  ".join(misplaced[:20])
