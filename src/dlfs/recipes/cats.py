@@ -335,22 +335,18 @@ def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
     Parameters
     ----------
     recipe : CatsConfig
-    data : (x_train, y_train, ...), optional
-        :func:`load_data`'s output (loaded when None); only its first two
-        items are used.
+    data : tuple, optional
+        ``(x_train, y_train)`` as :func:`load_data` returns them (loaded
+        when None; further items are ignored).
     seed : int
         Seeds the initial weights, the shuffling and the dropout masks.
     progress : bool, optional
         Accepted for the common recipe interface; the runs are short.
     callbacks : sequence of dlfs.train.Callback
-        Passed to :func:`dlfs.train.fit` (e.g. a ``SaveCheckpoint``; it
-        saves the model before the standardisation is folded in).
+        For :func:`dlfs.train.fit`; a ``SaveCheckpoint`` saves the model
+        before the standardisation is folded in.
     resume : path-like, optional
-        A checkpoint written by a ``dlfs.train.SaveCheckpoint`` in
-        ``callbacks`` of an earlier call with the same recipe, data and
-        seed: training continues after its epoch and ends as the
-        uninterrupted run would, bit for bit at the same number of BLAS
-        threads (:func:`~dlfs.train.fit`'s ``resume``).
+        A checkpoint to continue, as in :func:`dlfs.recipes.mnist.train`.
     """
     x_train, y_train = load_data() if data is None else data[:2]
     start = time.perf_counter()

@@ -319,22 +319,18 @@ def train(recipe: CatsCnnConfig = RECIPE, data=None, *, seed: int = 0,
     Parameters
     ----------
     recipe : CatsCnnConfig
-    data : (x_train, y_train, ...), optional
-        :func:`load_data`'s output (loaded when None); only its first two
-        items are used.
+    data : tuple, optional
+        The training pictures and labels first (:func:`load_data`; loaded
+        when None).
     seed : int
-        Seeds the initial weights, the shuffling, the augmentation and any
-        dropout.
+        Seeds the initial weights, the shuffling, the flips and shifts and
+        any dropout.
     progress : bool, optional
         Accepted for the common recipe interface.
     callbacks : sequence of dlfs.train.Callback
-        Passed to :func:`dlfs.train.fit` (e.g. a ``SaveCheckpoint``).
+        Passed to :func:`dlfs.train.fit`, e.g. a ``SaveCheckpoint``.
     resume : path-like, optional
-        A checkpoint written by a ``dlfs.train.SaveCheckpoint`` in
-        ``callbacks`` of an earlier call with the same recipe, data and
-        seed: training continues after its epoch and ends as the
-        uninterrupted run would, bit for bit at the same number of BLAS
-        threads (:func:`~dlfs.train.fit`'s ``resume``).
+        A checkpoint to continue (see :func:`dlfs.recipes.mnist.train`).
     """
     x_train, y_train = load_data() if data is None else data[:2]
     start = time.perf_counter()

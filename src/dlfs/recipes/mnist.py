@@ -250,10 +250,10 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
         Passed to :func:`dlfs.train.fit` (checkpoints, learning curves of extra
         quantities).
     resume : path-like, optional
-        A checkpoint written by a ``dlfs.train.SaveCheckpoint`` in
-        ``callbacks`` of an earlier call with the same recipe, data and
-        seed: training continues after its epoch and ends as the
-        uninterrupted run would, bit for bit at the same number of BLAS
+        A checkpoint that a :class:`~dlfs.train.SaveCheckpoint` in ``callbacks``
+        wrote during an earlier call with the same recipe, data and seed:
+        training continues after its epoch and ends with the uninterrupted
+        run's parameters and history, bit for bit at the same number of BLAS
         threads (:func:`~dlfs.train.fit`'s ``resume``).
     loss : Loss, optional
         Default :class:`~dlfs.losses.SoftmaxCrossEntropy`.

@@ -183,11 +183,9 @@ def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
         Passed to ``dlfs.train.fit`` after the early stopping that keeps
         the best epoch (e.g. a ``SaveCheckpoint``).
     resume : path-like, optional
-        A checkpoint written by a ``dlfs.train.SaveCheckpoint`` in
-        ``callbacks`` of an earlier call with the same recipe, data and
-        seed: training continues after its epoch and ends as the
-        uninterrupted run would, bit for bit at the same number of BLAS
-        threads (``dlfs.train.fit``'s ``resume``).
+        A checkpoint that a ``SaveCheckpoint`` in ``callbacks`` wrote in
+        an earlier call with the same arguments: training continues from
+        it and ends as the uninterrupted run (``fit``'s ``resume``).
     """
     if data is None:
         data = load_mnist_images(val_fraction=recipe.val_fraction)

@@ -6,7 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from cats_pictures import pictures       # tests/data and tests are on sys.path
+from test_checkpoint import StopAfter
 from test_cli_faults import namespace
+from test_cnn_recipe import fake_mnist
 
 import dlfs.data.mnist
 import dlfs.train
@@ -19,25 +22,7 @@ from dlfs.losses import SoftmaxCrossEntropy
 from dlfs.model import mlp
 from dlfs.optim import Adam
 from dlfs.recipes import cats, cats_cnn, mnist, mnist_cnn
-from dlfs.train import Callback, SaveCheckpoint, fit
-
-
-def pictures(n, seed):
-    """Random uint8 cat pictures (n, 64, 64, 3) and balanced 0/1 labels."""
-    rng = np.random.default_rng(seed)
-    return (rng.integers(0, 256, (n, 64, 64, 3), dtype=np.uint8),
-            rng.permutation(np.arange(n) % 2).astype(np.int64))
-
-
-def digits(n, seed):
-    """uint8 digits (n, 28, 28) whose label is a bright square's position, and labels."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, n)
-    x = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
-    for label in range(10):
-        r, c = 2 + 12 * (label // 5), 1 + 5 * (label % 5)
-        x[y == label, r:r + 7, c:c + 7] = 250
-    return x, y.astype(np.int64)
+from dlfs.train import SaveCheckpoint, fit
 
 
 @pytest.fixture
@@ -45,7 +30,8 @@ def synthetic(monkeypatch):
     """Every loader of the four recipes on small synthetic data; counts the reads."""
     reads = []
     monkeypatch.setattr(datasets, "load_dataset", namespace["fake_load_dataset"])
-    splits = {"mnist": {"train": digits(240, 0), "test": digits(30, 1)},
+    x, y, x_test, y_test = fake_mnist()
+    splits = {"mnist": {"train": (x, y), "test": (x_test[:30], y_test[:30])},
               "cats": {"train": pictures(60, 0), "test": pictures(20, 1)}}
 
     def loader(dataset):
@@ -311,20 +297,9 @@ def test_help_lists_the_checkpoint_options(capsys):
 
 # -- the recipes in Python: train(..., callbacks=[SaveCheckpoint], resume=path) ------------------
 
-class StopAfter(Callback):
-    """Ends the run after ``n`` epochs, as a crash or a time limit would."""
-
-    def __init__(self, n):
-        self.n = n
-
-    def on_epoch_end(self, run):
-        if run.epoch + 1 == self.n:
-            run.stop = True
-
-
 def recipe_runs():
     """Each recipe module with a small recipe and its training data (no test data)."""
-    x, y = digits(80, 2)
+    x, y = (a[:80] for a in fake_mnist()[:2])
     flat = mnist.MnistData(x[:64].reshape(64, -1) / np.float32(255), y[:64],
                            x[64:].reshape(16, -1) / np.float32(255), y[64:])
     images = (x / np.float32(255))[:, None]
