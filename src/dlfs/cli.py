@@ -22,11 +22,13 @@ mnist MLP, every seed trains on the chapter's training/validation split).
 one atomically; it records the run's options.  ``--resume PATH`` continues
 the run of such a checkpoint (:func:`dlfs.train.fit`'s ``resume``) and ends
 with the parameters and history the uninterrupted run would have, bit for bit
-at the same number of BLAS threads.  Every option must be the one the run was
-started with, except ``--epochs``, which may be larger (to train longer) but
-not smaller than the epochs the checkpoint holds; anything else (another
-dataset, model, seed, option value or ``--limit``, a file that is not a
-checkpoint of ``dlfs train``, a missing file) exits 2 naming what differs.
+at the same number of BLAS threads.  The dataset, ``--model``, ``--seed``,
+``--limit`` and every recipe value must be the run's, except ``--epochs``,
+which may be larger (to train longer) but not smaller than the epochs the
+checkpoint holds; anything else (another dataset, model, seed, option value
+or ``--limit``, a file that is not a checkpoint of ``dlfs train``, a missing
+file) exits 2 naming what differs.  Output options (``--save``,
+``--checkpoint``, ``--quiet``, ``--json``) are free.
 Early stopping (``--patience``, the mnist cnn's best epoch) and learning-rate
 schedules resume with the run: the checkpoint holds the best epoch's
 parameters, and the schedule follows the epoch number.

@@ -439,7 +439,7 @@ class SaveCheckpoint(Callback):
     generators and, with an :class:`EarlyStopping` that restores the best
     epoch, that epoch's parameters, so that ``fit(..., resume=path)``
     continues the run exactly.  Each save replaces the last, atomically.
-    ``info``, a JSON object, is stored with it (:attr:`dlfs.io.Checkpoint.info`):
+    ``info``, a JSON object, is stored with it (``dlfs.io.Checkpoint.info``):
     what the caller needs to recognise the run later.
     """
 
