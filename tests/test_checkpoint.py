@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dlfs import BatchNorm, Dense, Dropout, ParameterFileError, ReLU, Sequential, load_model
-from dlfs.io import (CHECKPOINT_FORMAT, _checksum, load_checkpoint,
-                     load_params, save_checkpoint, save_model)
+from dlfs.io import (CHECKPOINT_FORMAT, _checksum, load_checkpoint, load_params,
+                     read_checkpoint, save_checkpoint, save_model)
 from dlfs.losses import SoftmaxCrossEntropy
 from dlfs.optim import SGD, AdaGrad, Adam, AdamW, Momentum, RMSProp
 from dlfs.train import Callback, EarlyStopping, SaveCheckpoint, fit
@@ -333,8 +333,8 @@ def test_save_checkpoint_every_k_epochs_and_at_the_end(tmp_path, data):
 @pytest.mark.parametrize("change, error, message", [
     (dict(seed=5), ValueError, r"started with seed=4, not 5; pass seed=4"),
     (dict(epochs=2), ValueError, r"after epoch 3, beyond epochs=2"),
-    (dict(patience=2), ValueError, r"early stopping cannot resume"),
-    (dict(callbacks=[EarlyStopping()]), ValueError, r"early stopping cannot resume"),
+    (dict(patience=2), ValueError, r"holds no best epoch's parameters"),
+    (dict(callbacks=[EarlyStopping()]), ValueError, r"holds no best epoch's parameters"),
 ])
 def test_fit_refuses_a_checkpoint_it_cannot_continue(tmp_path, data, change, error, message):
     path = tmp_path / "ck.npz"
@@ -354,7 +354,7 @@ def test_fit_refuses_a_checkpoint_without_generators_or_of_another_type(tmp_path
     with pytest.raises(ValueError, match="no generator states"):
         train(model, opt, data, resume=ck)
     with pytest.raises(TypeError, match="resume must be a dlfs.io.Checkpoint"):
-        train(model, opt, data, resume=str(path))
+        train(model, opt, data, resume={"epoch": 1})
 
 
 def test_fit_refuses_a_history_with_fields_history_has_not(tmp_path, data):
@@ -367,3 +367,148 @@ def test_fit_refuses_a_history_with_fields_history_has_not(tmp_path, data):
     odd = Checkpoint(ck.epoch, {**ck.history, "bogus": [1.0]}, ck.seed, ck.generators)
     with pytest.raises(ValueError, match=r"fields \['bogus'\] that History has not"):
         train(model, opt, data, resume=odd)
+
+
+# ---------------------------------------------------------------------------------------
+# resuming from a path; early stopping's best epoch; the run's info
+# ---------------------------------------------------------------------------------------
+def test_resume_from_a_path_loads_the_checkpoint_and_continues_exactly(tmp_path, data):
+    whole = build()
+    h_whole = train(whole, Adam(0.01), data)
+    path = tmp_path / "ck.npz"
+    train(build(), Adam(0.01), data, callbacks=[SaveCheckpoint(path), StopAfter(2)])
+    resumed = build(7)
+    h = train(resumed, Adam(0.01), data, resume=str(path))
+    assert_same_state(whole, resumed)
+    assert h.loss == h_whole.loss and h.val_loss == h_whole.val_loss
+
+
+def test_a_refused_path_changes_nothing(tmp_path, data):
+    path = tmp_path / "ck.npz"
+    train(build(), Adam(0.01), data, epochs=3, callbacks=[SaveCheckpoint(path)])
+    model, opt = build(7), Adam(0.01)
+    before = {k: v.copy() for k, v in model.state().items()}
+    with pytest.raises(ValueError, match="started with seed=4, not 5"):
+        train(model, opt, data, resume=path, seed=5)
+    assert all(np.array_equal(v, before[k]) for k, v in model.state().items())
+    assert opt.t == 0
+
+
+def misleading(data):
+    """Validation labels one class off: the validation loss rises as training fits, so
+    the best epoch comes early and restoring it matters."""
+    X, y, Xv, yv = data
+    return (Xv, (yv + 1) % 3)
+
+
+@pytest.mark.parametrize("patience, stop_after", [(None, 3), (None, 1), (3, 2)])
+def test_early_stopping_resumes_with_its_best_epoch(tmp_path, data, patience, stop_after):
+    """The checkpoint holds the best epoch's parameters, and the resumed run restores
+    them as the uninterrupted one does."""
+    def keeper():
+        return [] if patience else [EarlyStopping(restore_best=True)]
+
+    val = misleading(data)
+    whole = build()
+    h_whole = train(whole, Adam(0.01), data, patience=patience, validation=val,
+                    callbacks=keeper())
+    assert h_whole.best_epoch == 0
+    path = tmp_path / "ck.npz"
+    # SaveCheckpoint before EarlyStopping: the saved best epoch does not depend on the order
+    train(build(), Adam(0.01), data, patience=patience, validation=val,
+          callbacks=[SaveCheckpoint(path), *keeper(), StopAfter(stop_after)])
+    ck = read_checkpoint(path)
+    assert ck.epoch == stop_after and ck.best is not None
+    resumed = build(7)
+    h = train(resumed, Adam(0.01), data, patience=patience, validation=val,
+              callbacks=keeper(), resume=path)
+    assert_same_state(whole, resumed)
+    assert h.val_loss == h_whole.val_loss and h.stopped_early == h_whole.stopped_early
+    if patience:
+        assert h.stopped_early and h.epochs == 4
+
+
+def test_a_run_that_stopped_early_is_complete_when_resumed(tmp_path, data):
+    val = misleading(data)
+    whole = build()
+    h_whole = train(whole, Adam(0.01), data, patience=1, validation=val)
+    assert h_whole.stopped_early and h_whole.epochs == 2
+    path = tmp_path / "ck.npz"
+    train(build(), Adam(0.01), data, patience=1, validation=val,
+          callbacks=[SaveCheckpoint(path)])
+    resumed, opt = build(7), Adam(0.01)
+    h = train(resumed, opt, data, patience=1, validation=val, resume=path)
+    assert h.epochs == 2 and h.stopped_early
+    assert opt.t == 2 * 7                        # no further step
+    assert_same_state(whole, resumed)            # the best epoch, restored
+
+
+def test_a_best_epoch_checkpoint_needs_the_early_stopping_that_kept_it(tmp_path, data):
+    path = tmp_path / "ck.npz"
+    train(build(), Adam(0.01), data, epochs=3,
+          callbacks=[EarlyStopping(restore_best=True), SaveCheckpoint(path)])
+    with pytest.raises(ValueError, match="continue it with that early stopping"):
+        train(build(), Adam(0.01), data, resume=path)
+    no_restore = tmp_path / "plain.npz"
+    train(build(), Adam(0.01), data, epochs=3,
+          callbacks=[EarlyStopping(2, restore_best=False), SaveCheckpoint(no_restore)])
+    assert read_checkpoint(no_restore).best is None      # nothing to restore: nothing kept
+
+
+def test_info_and_best_round_trip_and_are_checked(tmp_path, data):
+    path = tmp_path / "ck.npz"
+    info = {"dataset": "toy", "recipe": {"hidden": [12], "lr": 0.01}}
+    train(build(), Adam(0.01), data, epochs=2,
+          callbacks=[EarlyStopping(), SaveCheckpoint(path, info=info)])
+    model, opt = build(), Adam(0.01)
+    ck = load_checkpoint(path, model, opt)
+    assert ck.info == info and read_checkpoint(path).info == info
+    assert set(ck.best) == set(model.state())
+    assert all(ck.best[k].shape == v.shape for k, v in model.state().items())
+    with np.load(path) as f:
+        assert "best.0.W" in f.files
+    with pytest.raises(TypeError, match="info must be a dict"):
+        SaveCheckpoint(path, info=["not", "a", "dict"])
+    with pytest.raises(TypeError, match="info must be a JSON object"):
+        SaveCheckpoint(path, info={"x": object()})
+    wrong = {k: v for k, v in model.state().items() if k != "0.W"}
+    with pytest.raises(ValueError, match="the best epoch's arrays"):
+        save_checkpoint(tmp_path / "bad.npz", model, opt, epoch=2, best=wrong)
+    bad = {k: v.astype(np.float32) for k, v in model.state().items()}
+    with pytest.raises(ValueError, match="the best epoch's '0.W' is float32"):
+        save_checkpoint(tmp_path / "bad.npz", model, opt, epoch=2, best=bad)
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_a_forged_best_or_info_is_refused(tmp_path, data):
+    path = tmp_path / "ck.npz"
+    train(build(), Adam(0.01), data, epochs=2,
+          callbacks=[EarlyStopping(), SaveCheckpoint(path)])
+    with np.load(path) as f:
+        contents = {k: f[k] for k in f.files}
+    record = json.loads(str(contents.pop("__architecture__")))
+    contents.pop("__sha256__")
+
+    def write(record, arrays):
+        text = json.dumps(record, sort_keys=True)
+        forged = tmp_path / "forged.npz"
+        np.savez(forged, **arrays, __architecture__=np.array(text),
+                 __sha256__=np.array(_checksum(text, arrays)))
+        return forged
+
+    nan = {**contents, "best.0.W": np.full_like(contents["best.0.W"], np.nan)}
+    with pytest.raises(ParameterFileError, match="best epoch's '0.W' contains NaN"):
+        read_checkpoint(write(record, nan))
+    short = {k: v for k, v in contents.items() if k != "best.0.b"}
+    with pytest.raises(ParameterFileError, match="the best epoch's arrays"):
+        load_checkpoint(write(record, short), build(), Adam(0.01))
+    with pytest.raises(ParameterFileError, match="info must be a JSON object or null"):
+        read_checkpoint(write({**record, "info": [1, 2]}, contents))
+
+
+def test_read_checkpoint_refuses_a_model_file_and_a_missing_file(tmp_path):
+    save_model(build(), tmp_path / "model.npz")
+    with pytest.raises(ParameterFileError, match="a model file from save_model"):
+        read_checkpoint(tmp_path / "model.npz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_checkpoint(tmp_path / "missing.npz")

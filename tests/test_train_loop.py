@@ -174,7 +174,8 @@ def test_best_epoch_is_the_first_of_tied_lowest_validation_losses():
 
 def test_early_stopping_restores_the_epoch_that_best_epoch_names_on_ties():
     model = mlp([2, 3, 2], rng=np.random.default_rng(0))
-    run = SimpleNamespace(model=model, history=History(), validation=("X", "y"), stop=False)
+    run = SimpleNamespace(model=model, history=History(), validation=("X", "y"), stop=False,
+                          resumed_best=None)
     stopper = EarlyStopping(patience=2)
     stopper.on_train_begin(run)
     for epoch, val_loss in enumerate([3.0, 1.0, 1.0, 2.0]):

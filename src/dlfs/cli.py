@@ -4,6 +4,8 @@
     dlfs train mnist --model cnn --limit 6000         # the CNN recipe on 6,000 digits
     dlfs evaluate mnist --params mnist.npz
     dlfs train cats --json                            # last line: one JSON object
+    dlfs train mnist --checkpoint run.npz             # a checkpoint after every epoch...
+    dlfs train mnist --checkpoint run.npz --resume run.npz   # ...to continue the run from
 
 ``dlfs train`` runs a recipe (:mod:`dlfs.recipes.mnist`, :mod:`dlfs.recipes.mnist_cnn`,
 :mod:`dlfs.recipes.cats`): its ``RECIPE`` holds the defaults, and the options
@@ -15,10 +17,27 @@ option the chosen recipe does not have is refused, never ignored.  The same
 ``--seed`` gives the same run at the same number of BLAS threads (for the
 mnist MLP, every seed trains on the chapter's training/validation split).
 
+``--checkpoint PATH`` saves a training checkpoint
+(:class:`dlfs.train.SaveCheckpoint`) after every epoch, replacing the last
+one atomically; it records the run's options.  ``--resume PATH`` continues
+the run of such a checkpoint (:func:`dlfs.train.fit`'s ``resume``) and ends
+with the parameters and history the uninterrupted run would have, bit for bit
+at the same number of BLAS threads.  The dataset, ``--model``, ``--seed``,
+``--limit`` and every recipe value must be the run's, except ``--epochs``,
+which may be larger (to train longer) but not smaller than the epochs the
+checkpoint holds; anything else (another dataset, model, seed, option value
+or ``--limit``, a file that is not a checkpoint of ``dlfs train``, a missing
+file) exits 2 naming what differs.  Output options (``--save``,
+``--checkpoint``, ``--quiet``, ``--json``) are free.
+Early stopping (``--patience``, the mnist cnn's best epoch) and learning-rate
+schedules resume with the run: the checkpoint holds the best epoch's
+parameters, and the schedule follows the epoch number.
+
 Exit status: 0 on success; 2 for a bad option or combination of options
 (argparse's convention, checked before any data is loaded: values, options
 that do not apply to the chosen model, split and batch sizes against the
-dataset's size, and the ``--save`` target); 1 with a one-line message for a
+dataset's size, the ``--save`` and ``--checkpoint`` targets and the
+``--resume`` checkpoint); 1 with a one-line message for a
 run-time failure (a missing or corrupt dataset or parameter file, an
 unusable data cache, a diverging run, too little memory, a failed save after
 training -- the model is then written beside the requested path or the
@@ -44,12 +63,13 @@ from ._checks import check_positive
 from .data import DatasetError, datasets
 from .data.transforms import split_sizes
 from .io import (MAX_LAYERS, ParameterFileError, check_sample_size, check_save_path, load_model,
-                 save_model)
+                 read_checkpoint, save_model)
 from .layers import ACTIVATION_LAYERS
 from .optim import OPTIMIZERS, AdamW, make_optimizer
 from .recipes import cats, cats_cnn, mnist, mnist_cnn
 from .schedules import ExponentialDecay, check_rates
-from .train import TrainingDiverged, TrainingInterrupted, check_batching, evaluate
+from .train import (SaveCheckpoint, TrainingDiverged, TrainingInterrupted, check_batching,
+                    evaluate)
 
 #: The recipe each ``dataset``/``--model`` pair runs.
 RECIPES = {("mnist", "mlp"): mnist, ("mnist", "cnn"): mnist_cnn, ("cats", "mlp"): cats,
@@ -192,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"random shifts of up to PX pixels (mnist, mnist cnn, cats cnn) "
                             f"[{m.shift}; 0: off]")
     train.add_argument("--save", metavar="PATH", help="write the trained parameters (.npz)")
+    train.add_argument("--checkpoint", metavar="PATH",
+                       help="save a checkpoint after every epoch (replacing the last), to "
+                            "continue the run with --resume PATH")
+    train.add_argument("--resume", metavar="PATH",
+                       help="continue the run of this checkpoint: give the options it was "
+                            "started with (--epochs may be larger)")
     _add_output_flags(train)
 
     ev = commands.add_parser("evaluate", help="test accuracy of saved parameters")
@@ -244,10 +270,16 @@ def _options_of(fields: dict) -> str:
     return ", ".join(option for field, option in FIELDS.items() if field in fields)
 
 
-def _check_train(args, recipe) -> None:
-    """Split and batch sizes against the dataset's size, the schedule, the --save target."""
+def _n_images(args) -> int | None:
+    """How many training images the run reads (None: the dataset's size is unknown)."""
     size = datasets.train_size(args.dataset)
-    n = args.limit if size is None else min(args.limit or size, size)
+    return args.limit if size is None else min(args.limit or size, size)
+
+
+def _check_train(args, recipe) -> None:
+    """Split and batch sizes against the dataset's size, the schedule, the --save and
+    --checkpoint targets, the --resume checkpoint."""
+    n = _n_images(args)
     described = " ".join(f"{FIELDS[k]} {v:g}" for k, v in (
         ("val_fraction", getattr(recipe, "val_fraction", None)),
         ("batch_size", recipe.batch_size)) if v is not None)
@@ -288,6 +320,71 @@ def _check_train(args, recipe) -> None:
                 args.subparser.error(f"argument --hidden: {len(hidden)} hidden layers make "
                                      f"{len(hidden) * per_layer + 1} layers; a parameter file "
                                      f"holds at most {MAX_LAYERS}, so --save could not work")
+    if args.checkpoint is not None:
+        try:
+            target = check_save_path(args.checkpoint)
+        except ValueError as err:
+            args.subparser.error(f"argument --checkpoint: {err}")
+        if args.save is not None and check_save_path(args.save) == target:
+            args.subparser.error("argument --checkpoint: the same file as --save (the trained "
+                                 "model would replace the checkpoint)")
+    if args.resume is not None:
+        args.resumed_epoch = _check_resume(args, recipe)
+
+
+def _run_info(args, recipe) -> dict:
+    """What decides a run of ``dlfs train``: recorded in its checkpoints, compared by
+    --resume (the number of epochs aside)."""
+    n = _n_images(args)
+    limit = None if n is not None and n == datasets.train_size(args.dataset) else n
+    return {"command": "dlfs train", "dataset": args.dataset, "model": args.model,
+            "seed": args.seed, "limit": limit, "recipe": recipe.as_dict()}
+
+
+def _check_resume(args, recipe) -> int:
+    """The epoch the --resume checkpoint holds; exit 2 unless it is one of ``dlfs train``'s
+    for this run (a missing or damaged file, another run's options, too few --epochs)."""
+    def fail(message):
+        args.subparser.error(f"argument --resume: {args.resume} {message}")
+
+    try:
+        checkpoint = read_checkpoint(args.resume)
+    except FileNotFoundError:
+        fail("does not exist")
+    except ParameterFileError as err:
+        args.subparser.error(f"argument --resume: {err}")
+    theirs, ours = checkpoint.info, _run_info(args, recipe)
+    if not isinstance(theirs, dict) or theirs.get("command") != "dlfs train":
+        fail("is a training checkpoint, but not one of dlfs train --checkpoint: there is no "
+             "record of its run's options to check these against")
+    run = f"{theirs.get('dataset')} --model {theirs.get('model')}"
+    if run != f"{args.dataset} --model {args.model}":
+        fail(f"is a checkpoint of dlfs train {run}, not of {args.dataset} --model "
+             f"{args.model}")
+    different = [(f"--{key}", theirs.get(key), ours[key]) for key in ("seed", "limit")
+                 if theirs.get(key) != ours[key]]
+    their_recipe = theirs.get("recipe") if isinstance(theirs.get("recipe"), dict) else {}
+    for field in sorted(set(their_recipe) | set(ours["recipe"])):
+        if field != "epochs" and their_recipe.get(field) != ours["recipe"].get(field):
+            option = FIELDS.get(field, f"the recipe's {field}")
+            different.append((option, their_recipe.get(field), ours["recipe"].get(field)))
+    if different:
+        fail("is from another run: " + "; ".join(
+            f"{option} {_shown(a)} there, {_shown(b)} here" for option, a, b in different)
+             + "; give the options the run was started with")
+    if recipe.epochs < checkpoint.epoch:
+        fail(f"holds {_epochs(checkpoint.epoch)}, more than --epochs {recipe.epochs}; give "
+             f"--epochs {checkpoint.epoch} or more")
+    return checkpoint.epoch
+
+
+def _shown(value) -> str:
+    """An option's value as it is typed (None: not given)."""
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -316,8 +413,14 @@ def cmd_train(args) -> dict:
     if not args.quiet:
         print(f"{recipe.name} recipe: {json.dumps(recipe.as_dict())}, seed {args.seed}",
               file=sys.stderr)
+        if args.resume:
+            print(f"resuming after epoch {args.resumed_epoch} from {args.resume}",
+                  file=sys.stderr)
+    callbacks = [] if args.checkpoint is None else [
+        SaveCheckpoint(args.checkpoint, info=_run_info(args, recipe))]
     result = module.train(recipe, data, seed=args.seed,
-                          progress=False if args.quiet else None)
+                          progress=False if args.quiet else None, callbacks=callbacks,
+                          resume=args.resume)
     if hasattr(module, "final_test"):   # the user's final run: its one reading of the test set
         result = module.final_test(result) if test is None else module.final_test(result, test)
     if not args.quiet:
@@ -328,7 +431,26 @@ def cmd_train(args) -> dict:
         saved, args.save_problem = _save(result.model, args.save, result.input_shape)
         args.saved_to = saved
     return {"command": "train", "dataset": args.dataset, "model": args.model,
-            **result.summary(), "saved": saved}
+            **result.summary(), "saved": saved, "checkpoint": args.checkpoint,
+            "resumed_after": getattr(args, "resumed_epoch", None)}
+
+
+def _resumable(args, interrupt) -> str:
+    """After Ctrl-C in training: what the --checkpoint holds, if it holds this run's
+    epochs up to the interrupted one ("" otherwise)."""
+    path = args.checkpoint
+    if path is None or not isinstance(interrupt, TrainingInterrupted):
+        return ""
+    try:
+        epoch = read_checkpoint(path).epoch
+    except (OSError, ValueError):
+        return ""
+    return "" if epoch != interrupt.epoch - 1 else (
+        f"; the checkpoint {path} holds {_epochs(epoch)}: add --resume {path} to continue")
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
 def _print_history(h) -> None:
@@ -497,7 +619,8 @@ def main(argv: list[str] | None = None) -> int:
                  if isinstance(interrupt, TrainingInterrupted) else "")
         saved = getattr(args, "saved_to", None)
         outcome = ("" if args.command != "train" else
-                   f"; the parameters were saved to {saved}" if saved else "; nothing was saved")
+                   f"; the parameters were saved to {saved}" if saved else
+                   _resumable(args, interrupt) or "; nothing was saved")
         print(f"dlfs: interrupted{where}{outcome}", file=sys.stderr)
         return 130
     except MemoryError as err:

@@ -7,8 +7,9 @@ a SHA-256 checksum over both.  A training *checkpoint*
 (:func:`save_checkpoint`, :func:`load_checkpoint`) is the same kind of file
 with the optimiser's state arrays added (``"opt.0.W.m"``) and, in the JSON
 record, what else resuming needs: the optimiser's type, hyperparameters, step
-count and learning rate, the epoch, the history and the random generators'
-states.
+count and learning rate, the epoch, the history, the random generators'
+states and what the run's code recorded about it (``info``); with early
+stopping, also the best epoch's arrays (``"best.0.W"``).
 
 **What protects you, and what does not.**  A model file is *untrusted
 input*, and is read as such:
@@ -58,6 +59,8 @@ FORMAT = "dlfs-params-1"
 CHECKPOINT_FORMAT = "dlfs-checkpoint-1"
 #: Prefix of the optimiser's arrays in a checkpoint, as in ``"opt.0.W.m"``.
 OPTIMIZER_PREFIX = "opt."
+#: Prefix of the best epoch's parameters and buffers in a checkpoint (``"best.0.W"``).
+BEST_PREFIX = "best."
 _WRITER = {FORMAT: "train --save or save_model",
            CHECKPOINT_FORMAT: "save_checkpoint"}
 _LOADER = {FORMAT: "load_model", CHECKPOINT_FORMAT: "load_checkpoint"}
@@ -604,18 +607,29 @@ class Checkpoint:
     generators : dict or None
         The states of the run's random generators (shuffling, augmentation,
         dropout masks), see :func:`dlfs.train.generator_states`.
+    best : dict or None
+        The parameters and buffers of the best epoch so far, ``{"0.W":
+        array, ...}``, when the run's :class:`~dlfs.train.EarlyStopping`
+        keeps them to restore at the end (else None).
+    info : dict or None
+        What the code that started the run recorded about it
+        (:class:`~dlfs.train.SaveCheckpoint`'s ``info``), to recognise the
+        run before continuing it; ``dlfs train`` records its options.
     """
 
     epoch: int
     history: dict | None = None
     seed: int | None = None
     generators: dict | None = None
+    best: dict | None = None
+    info: dict | None = None
 
 
 def save_checkpoint(path: str | os.PathLike, model: Sequential,
                     optimizer: Optimizer, *, epoch: int,
                     history=None, seed: int | None = None,
-                    generators: dict | None = None) -> Path:
+                    generators: dict | None = None, best: dict | None = None,
+                    info: dict | None = None) -> Path:
     """Write what resuming training needs: model, optimiser, epoch, generators.
 
     The file is a parameter file (:func:`save_model`, same checks, same
@@ -642,6 +656,13 @@ def save_checkpoint(path: str | os.PathLike, model: Sequential,
         ``{"shuffle": state, "augment": state, "layers": {index: state}}``,
         states of ``Generator.bit_generator``
         (:func:`dlfs.train.generator_states`).
+    best : dict of str to ndarray, optional
+        The best epoch's parameters and buffers, named and shaped as
+        ``model.state()`` (kept by :class:`~dlfs.train.EarlyStopping`);
+        stored as the arrays ``"best.0.W"``, ...
+    info : dict, optional
+        A JSON object describing the run (its options), returned by
+        :func:`load_checkpoint` and :func:`read_checkpoint` as it was given.
 
     Raises
     ------
@@ -666,9 +687,12 @@ def save_checkpoint(path: str | os.PathLike, model: Sequential,
             arrays[f"{OPTIMIZER_PREFIX}{name}.{slot}"] = array
     record.update(
         optimizer={k: state[k] for k in ("type", "lr", "t", "config")},
-        epoch=epoch, seed=seed, generators=generators,
+        epoch=epoch, seed=seed, generators=generators, info=info,
         history=None if history is None else dataclasses.asdict(history))
     try:                     # never write a file that the loader would refuse
+        if best is not None:
+            _check_best(path, model.state(), best)
+            arrays.update({BEST_PREFIX + k: v for k, v in best.items()})
         record = json.loads(json.dumps(record, sort_keys=True))
         _check_training_record(path, record)
         optimizer._check_state({**record["optimizer"], "slots": state["slots"]},
@@ -708,19 +732,8 @@ def load_checkpoint(path: str | os.PathLike, model: Sequential,
                         f"{type(optimizer).__name__}")
     path = Path(path)
     _, record, contents = _read(path, CHECKPOINT_FORMAT)
-    arrays = {k: v for k, v in contents.items()
-              if not k.startswith(OPTIMIZER_PREFIX)}
-    _check_record(path, record, arrays)
+    arrays, slots, best = _checkpoint_arrays(path, record, contents)
     history = _check_training_record(path, record)
-    slots: dict[str, dict[str, np.ndarray]] = {}
-    for key, array in contents.items():
-        if key.startswith(OPTIMIZER_PREFIX):
-            match = re.fullmatch(r"(\d+\.\w+)\.(\w+)",
-                                 key.removeprefix(OPTIMIZER_PREFIX))
-            if match is None:
-                raise ParameterFileError(f"{path}: array {key!r} names no "
-                                         "parameter and slot")
-            slots.setdefault(match[1], {})[match[2]] = array
     state = {**record["optimizer"], "slots": slots}
     ours = [name for name, _, _ in model.parameters()]
     try:                 # against the file's parameters: nothing changed yet
@@ -731,7 +744,74 @@ def load_checkpoint(path: str | os.PathLike, model: Sequential,
     _fill(model, path, record, arrays, cast=False)
     optimizer.load_state_dict(state, model.parameters())
     return Checkpoint(record["epoch"], history, record["seed"],
-                      record["generators"])
+                      record["generators"], best, record.get("info"))
+
+
+def read_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """What a checkpoint says about its run, without loading it into a model.
+
+    The file is read and checked as by :func:`load_checkpoint` (checksum,
+    record, arrays), except against a model and an optimiser: to look at its
+    epoch, seed, history and ``info`` before building what resumes it.
+    ``fit(..., resume=path)`` reads a checkpoint this way before loading it.
+
+    Raises
+    ------
+    ParameterFileError
+        For an unreadable, damaged or malformed file, or a parameter file
+        that is not a checkpoint.
+    FileNotFoundError
+        If ``path`` does not exist.
+    """
+    path = Path(path)
+    _, record, contents = _read(path, CHECKPOINT_FORMAT)
+    _, _, best = _checkpoint_arrays(path, record, contents)
+    history = _check_training_record(path, record)
+    return Checkpoint(record["epoch"], history, record["seed"],
+                      record["generators"], best, record.get("info"))
+
+
+def _checkpoint_arrays(path: Path, record: dict, contents: dict) -> tuple:
+    """A checkpoint's arrays, checked: the model's, the optimiser's slots
+    ``{"0.W": {"m": ...}}`` and the best epoch's (None when it has none)."""
+    arrays, slots, best = {}, {}, {}
+    for key, array in contents.items():
+        if key.startswith(OPTIMIZER_PREFIX):
+            match = re.fullmatch(r"(\d+\.\w+)\.(\w+)",
+                                 key.removeprefix(OPTIMIZER_PREFIX))
+            if match is None:
+                raise ParameterFileError(f"{path}: array {key!r} names no "
+                                         "parameter and slot")
+            slots.setdefault(match[1], {})[match[2]] = array
+        elif key.startswith(BEST_PREFIX):
+            best[key.removeprefix(BEST_PREFIX)] = array
+        else:
+            arrays[key] = array
+    _check_record(path, record, arrays)
+    if best:
+        _check_best(path, arrays, best)
+    return arrays, slots, best or None
+
+
+def _check_best(path: Path, arrays: dict, best) -> None:
+    """The best epoch's arrays have the model's names, shapes and dtypes, finite."""
+    if not isinstance(best, dict) or set(best) != set(arrays):
+        names = sorted(best) if isinstance(best, dict) else best
+        raise ParameterFileError(
+            f"{path}: the best epoch's arrays {_short(names)} are not "
+            f"the model's {_short(sorted(arrays))}")
+    for name, array in best.items():
+        ours = arrays[name]
+        if (not isinstance(array, np.ndarray) or array.shape != ours.shape
+                or array.dtype != ours.dtype):
+            raise ParameterFileError(
+                f"{path}: the best epoch's {name!r} is "
+                f"{getattr(array, 'dtype', type(array).__name__)} "
+                f"{getattr(array, 'shape', '')}, the model's {ours.dtype} "
+                f"{ours.shape}")
+        if not np.all(np.isfinite(array)):
+            raise ParameterFileError(f"{path}: the best epoch's {name!r} "
+                                     "contains NaN or infinity")
 
 
 def _check_training_record(path: Path, record: dict) -> dict | None:
@@ -750,6 +830,9 @@ def _check_training_record(path: Path, record: dict) -> dict | None:
             or set(opt) != {"type", "lr", "t", "config"}):
         fail("the optimiser record must hold type, lr, t and config, got "
              f"{_short(opt)}")
+    info = record.get("info")
+    if info is not None and not isinstance(info, dict):
+        fail(f"info must be a JSON object or null, got {_short(info)}")
     generators = record.get("generators")
     if generators is not None:
         if (not isinstance(generators, dict)

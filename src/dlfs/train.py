@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -19,7 +21,8 @@ import numpy as np
 
 from ._checks import NonFiniteError, check_array, check_labels, check_positive
 from ._docs import implements
-from .io import Checkpoint, check_save_path, save_checkpoint
+from .io import (Checkpoint, check_save_path, load_checkpoint, read_checkpoint,
+                 save_checkpoint)
 from .losses import Loss, SoftmaxCrossEntropy
 from .model import Sequential
 from .optim import Optimizer
@@ -259,11 +262,14 @@ def fit(model: Sequential, loss: Loss, optimizer: Optimizer,
         a tiny loss (continued training, fine-tuning) is not stopped by one
         hard batch; None turns the check off.  A non-finite loss or parameter
         always stops training.
-    resume : dlfs.io.Checkpoint, optional
-        Continue the run a ``SaveCheckpoint`` saved, after loading it
-        with ``dlfs.io.load_checkpoint``: from its epoch on, with its
-        history and generators, so that the result is the uninterrupted
-        run's, bit for bit.  ``epochs`` counts from the run's start.
+    resume : dlfs.io.Checkpoint or path-like, optional
+        Continue the run a ``SaveCheckpoint`` saved, loaded with
+        ``dlfs.io.load_checkpoint`` (a path: checked with
+        ``dlfs.io.read_checkpoint``, then loaded into ``model`` and
+        ``optimizer``): from its epoch on, with its history, generators and
+        early stopping's best epoch, so that the result is the
+        uninterrupted run's, bit for bit.  ``epochs`` counts from the
+        run's start; a run that had stopped early trains no more epochs.
 
     Raises
     ------
@@ -408,7 +414,8 @@ class EarlyStopping(Callback):
     def on_train_begin(self, run: Run) -> None:
         if run.validation is None:
             raise ValueError("early stopping (patience) needs a validation set")
-        self.best_state = None
+        # A resumed run continues with the best epoch its checkpoint held.
+        self.best_state = run.resumed_best if self.restore_best else None
 
     def on_epoch_end(self, run: Run) -> None:
         best = run.history.best_epoch
@@ -428,21 +435,47 @@ class SaveCheckpoint(Callback):
     """Save a checkpoint to ``path`` after every ``every``-th epoch and the last.
 
     The file (:func:`dlfs.io.save_checkpoint`) holds the model, the
-    optimiser's state, the history and the states of the run's random
-    generators, so that ``fit(..., resume=load_checkpoint(path, model,
-    optimizer))`` continues the run exactly.  Each save replaces the last.
+    optimiser's state, the history, the states of the run's random
+    generators and, with an :class:`EarlyStopping` that restores the best
+    epoch, that epoch's parameters, so that ``fit(..., resume=path)``
+    continues the run exactly.  Each save replaces the last, atomically.
+    ``info``, a JSON object, is stored with it (``dlfs.io.Checkpoint.info``):
+    what the caller needs to recognise the run later.
     """
 
-    def __init__(self, path, every: int = 1) -> None:
+    def __init__(self, path, every: int = 1, *, info: dict | None = None) -> None:
         self.path = check_save_path(path)
         self.every = check_positive(every, "every", integer=True)
+        if info is not None and not isinstance(info, dict):
+            raise TypeError(f"info must be a dict, got {type(info).__name__}")
+        try:
+            json.dumps(info)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"info must be a JSON object (a dict of JSON values): "
+                            f"{err}") from None
+        self.info = info
 
     def on_epoch_end(self, run: Run) -> None:
         done = run.epoch + 1
         if done % self.every == 0 or done == run.epochs or run.stop:
             save_checkpoint(self.path, run.model, run.optimizer, epoch=done,
                             history=run.history, seed=run.seed,
-                            generators=generator_states(run))
+                            generators=generator_states(run),
+                            best=_best_epoch_state(run), info=self.info)
+
+
+def _best_epoch_state(run: Run) -> dict | None:
+    """The best epoch's parameters and buffers that the run's :class:`EarlyStopping`
+    will restore, or None when no callback keeps them.
+
+    This epoch's own state when it is the best so far, whatever the order of
+    the callbacks.
+    """
+    keeper = next((c for c in run.callbacks
+                   if isinstance(c, EarlyStopping) and c.restore_best), None)
+    if keeper is None:
+        return None
+    return run.model.state() if run.history.best_epoch == run.epoch else keeper.best_state
 
 
 def generator_states(run: Run) -> dict:
@@ -512,6 +545,8 @@ class Run:
     #: Loss of an all-zero output on the first batch's targets (a chance-level scale).
     zero_output_loss: float | None = None
     reference: float | None = None
+    #: The best epoch's state a resumed checkpoint held (for :class:`EarlyStopping`).
+    resumed_best: dict | None = None
 
     @property
     def classifies(self) -> bool:
@@ -615,7 +650,9 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
             raise TypeError(f"callbacks must be dlfs.train.Callback instances, "
                             f"got {type(callback).__name__}")
     if resume is not None:
-        _check_resume(resume, epochs, seed, patience, callbacks, model)
+        keeps_best = patience is not None or any(
+            isinstance(c, EarlyStopping) and c.restore_best for c in callbacks)
+        resume = _checked_resume(resume, epochs, seed, keeps_best, model, optimizer)
     standard = [LearningRateSchedule(schedule)] if schedule is not None else []
     if patience is not None:
         standard.append(EarlyStopping(patience))
@@ -636,11 +673,21 @@ def _start(model, loss, optimizer, X, y, *, epochs, batch_size, validation, sche
     return run
 
 
-def _check_resume(resume, epochs, seed, patience, callbacks, model) -> None:
+def _checked_resume(resume, epochs, seed, keeps_best, model, optimizer) -> Checkpoint:
+    """The checkpoint to continue, checked before any training; a path is
+    loaded into ``model`` and ``optimizer`` once its checks have passed."""
+    if isinstance(resume, (str, os.PathLike)):
+        _check_resume(read_checkpoint(resume), epochs, seed, keeps_best, model)
+        resume = load_checkpoint(resume, model, optimizer)
+    _check_resume(resume, epochs, seed, keeps_best, model)
+    return resume
+
+
+def _check_resume(resume, epochs, seed, keeps_best, model) -> None:
     """Refuse a checkpoint that fit cannot continue exactly, before any training."""
     if not isinstance(resume, Checkpoint):
-        raise TypeError(f"resume must be a dlfs.io.Checkpoint (from load_checkpoint), "
-                        f"got {type(resume).__name__}")
+        raise TypeError(f"resume must be a dlfs.io.Checkpoint (from load_checkpoint) or "
+                        f"the path of a checkpoint, got {type(resume).__name__}")
     if resume.epoch > epochs:
         raise ValueError(f"the checkpoint is after epoch {resume.epoch}, beyond epochs={epochs}")
     if resume.seed is not None and resume.seed != seed:
@@ -658,15 +705,22 @@ def _check_resume(resume, epochs, seed, patience, callbacks, model) -> None:
         raise ValueError(f"the checkpoint has generators for layers "
                          f"{sorted(resume.generators['layers'])}, the model draws random "
                          f"numbers in layers {ours}")
-    if patience is not None or any(isinstance(c, EarlyStopping) for c in callbacks):
-        raise ValueError("early stopping cannot resume from a checkpoint: the best epoch's "
-                         "parameters it keeps are not saved")
+    if keeps_best and resume.best is None and resume.epoch > 0:
+        raise ValueError("the checkpoint holds no best epoch's parameters (its run kept "
+                         "none), so early stopping could not restore them; continue it "
+                         "without early stopping that restores the best epoch")
+    if resume.best is not None and not keeps_best:
+        raise ValueError("the checkpoint's run keeps its best epoch's parameters (early "
+                         "stopping with restore_best=True); continue it with that early "
+                         "stopping")
 
 
 def _resume(run: Run, resume) -> None:
-    """Continue where the checkpoint stopped: epoch, history, generators."""
-    run.epoch = resume.epoch
+    """Continue where the checkpoint stopped: epoch, history, generators, best epoch."""
     run.history = History(**copy.deepcopy(resume.history or {}))
+    # A run that stopped early is complete: no epoch is left to train.
+    run.epoch = run.epochs if run.history.stopped_early else resume.epoch
+    run.resumed_best = resume.best
     run.steps = run.optimizer.t
     for generator, state in [(run.rng, resume.generators["shuffle"]),
                              (run.augment_rng, resume.generators["augment"])]:

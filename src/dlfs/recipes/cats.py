@@ -168,14 +168,16 @@ implements(fold_standardisation, "eq-cats-fold")
 
 
 def train_model(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
-                seed: int = 0, validation: tuple[np.ndarray, np.ndarray] | None = None
+                seed: int = 0, validation: tuple[np.ndarray, np.ndarray] | None = None,
+                callbacks=(), resume=None
                 ) -> tuple[Sequential, History]:
     """Train ``config`` on uint8 ``images`` with 0/1 ``labels``.
 
     Flipped copies are added when ``config.flip``; features are standardised
     with the training statistics, which are folded into the returned model,
     so ``model.predict(features(images, config.pool))`` gives logits.
-    ``validation`` (images, labels) is evaluated after every epoch.
+    ``validation`` (images, labels) is evaluated after every epoch;
+    ``callbacks`` and ``resume`` are passed to ``dlfs.train.fit`` (see :func:`train`).
 
     Training uses one BLAS thread (``dlfs._blas.blas_threads``): the
     matrices are small, and the result is then the same on every machine
@@ -197,6 +199,7 @@ def train_model(config: CatsConfig, images: np.ndarray, labels: np.ndarray, *,
                                    weight_decay=config.weight_decay)
         history = fit(model, BinaryCrossEntropy(from_logits=True), optimizer, X, y,
                       epochs=config.epochs, batch_size=config.batch_size, validation=val,
+                      callbacks=callbacks, resume=resume,
                       seed=seed, progress=False)
     return fold_standardisation(model, mean, std), history
 
@@ -322,18 +325,33 @@ def load_data():
 
 
 def train(recipe: CatsConfig = RECIPE, data=None, *, seed: int = 0,
-          progress: bool | None = False) -> Result:
+          progress: bool | None = False, callbacks=(), resume=None) -> Result:
     """Train ``recipe`` on all training pictures; the test set is not read.
 
-    ``data`` is :func:`load_data`'s output (loaded when None); only its
-    first two items are used.  The result's ``test_loss`` and
-    ``test_accuracy`` stay None until :func:`final_test`.  The saved model
-    maps pooled pictures (:func:`features`) to a logit.  ``progress`` is
-    accepted for the common recipe interface; the runs are short.
+    The result's ``test_loss`` and ``test_accuracy`` stay None until
+    :func:`final_test`.  The saved model maps pooled pictures
+    (:func:`features`) to a logit.
+
+    Parameters
+    ----------
+    recipe : CatsConfig
+    data : tuple, optional
+        ``(x_train, y_train)`` as :func:`load_data` returns them (loaded
+        when None; further items are ignored).
+    seed : int
+        Seeds the initial weights, the shuffling and the dropout masks.
+    progress : bool, optional
+        Accepted for the common recipe interface; the runs are short.
+    callbacks : sequence of dlfs.train.Callback
+        For :func:`dlfs.train.fit`; a ``SaveCheckpoint`` saves the model
+        before the standardisation is folded in.
+    resume : path-like, optional
+        A checkpoint to continue, as in :func:`dlfs.recipes.mnist.train`.
     """
     x_train, y_train = load_data() if data is None else data[:2]
     start = time.perf_counter()
-    model, history = train_model(recipe, x_train, y_train, seed=seed)
+    model, history = train_model(recipe, x_train, y_train, seed=seed,
+                                 callbacks=callbacks, resume=resume)
     seconds = time.perf_counter() - start
     train_acc = accuracy(model, x_train, y_train, recipe.pool)
     return Result(model, history, recipe, seed, seconds,

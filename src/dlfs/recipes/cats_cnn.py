@@ -166,11 +166,14 @@ def augmenter(config: CatsCnnConfig):
 
 
 def train_model(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *,
-                seed: int = 0, validation: tuple[np.ndarray, np.ndarray] | None = None):
+                seed: int = 0, validation: tuple[np.ndarray, np.ndarray] | None = None,
+                callbacks=(), resume=None):
     """Train ``config`` on uint8 ``images`` with 0/1 ``labels``: (model, history).
 
     ``validation`` (images, labels), if given, is evaluated after every epoch
-    (for curves; the model returned is the last epoch's).  One BLAS thread.
+    (for curves; the model returned is the last epoch's).  ``callbacks``
+    and ``resume`` are passed to ``dlfs.train.fit`` (see :func:`train`).  One
+    BLAS thread.
     """
     X = features(images, config.pool)
     y = labels.reshape(-1, 1).astype(np.float32)
@@ -184,6 +187,7 @@ def train_model(config: CatsCnnConfig, images: np.ndarray, labels: np.ndarray, *
                                    weight_decay=config.weight_decay)
         history = fit(model, BinaryCrossEntropy(from_logits=True), optimizer, X, y,
                       epochs=config.epochs, batch_size=config.batch_size, validation=val,
+                      callbacks=callbacks, resume=resume,
                       augment=augmenter(config), seed=seed, progress=False)
     return model, history
 
@@ -306,16 +310,32 @@ def load_data():
 
 
 def train(recipe: CatsCnnConfig = RECIPE, data=None, *, seed: int = 0,
-          progress: bool | None = False) -> Result:
-    """Train ``recipe`` on all training pictures (``data``: :func:`load_data`'s output).
+          progress: bool | None = False, callbacks=(), resume=None) -> Result:
+    """Train ``recipe`` on all training pictures.
 
     Never reads the test pictures: the result's test fields are None until
-    :func:`final_test` fills them.  ``progress`` is accepted for the common
-    recipe interface.
+    :func:`final_test` fills them.
+
+    Parameters
+    ----------
+    recipe : CatsCnnConfig
+    data : tuple, optional
+        The training pictures and labels first (:func:`load_data`; loaded
+        when None).
+    seed : int
+        Seeds the initial weights, the shuffling, the flips and shifts and
+        any dropout.
+    progress : bool, optional
+        Accepted for the common recipe interface.
+    callbacks : sequence of dlfs.train.Callback
+        Passed to :func:`dlfs.train.fit`, e.g. a ``SaveCheckpoint``.
+    resume : path-like, optional
+        A checkpoint to continue (see :func:`dlfs.recipes.mnist.train`).
     """
     x_train, y_train = load_data() if data is None else data[:2]
     start = time.perf_counter()
-    model, history = train_model(recipe, x_train, y_train, seed=seed)
+    model, history = train_model(recipe, x_train, y_train, seed=seed,
+                                 callbacks=callbacks, resume=resume)
     seconds = time.perf_counter() - start
     return Result(model, history, recipe, seed, seconds, input_shape=recipe.input_shape,
                   extra={"train_accuracy": accuracy(model, x_train, y_train, recipe.pool)})

@@ -222,7 +222,7 @@ def build_model(recipe: Recipe = BASE, *, seed: int = 0,
 
 def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int = 0,
           model: Sequential | None = None, progress: bool | None = False, callbacks=(),
-          loss=None) -> Result:
+          resume=None, loss=None) -> Result:
     """Train the recipe's model on the training images, watching the validation set.
 
     One call of :func:`~dlfs.train.fit`, with the learning-rate schedule as its
@@ -247,7 +247,14 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
     progress : bool, optional
         Passed to :func:`dlfs.train.fit`.
     callbacks : sequence of dlfs.train.Callback
-        Passed to :func:`dlfs.train.fit` (learning curves of extra quantities).
+        Passed to :func:`dlfs.train.fit` (checkpoints, learning curves of extra
+        quantities).
+    resume : path-like, optional
+        A checkpoint that a :class:`~dlfs.train.SaveCheckpoint` in ``callbacks``
+        wrote during an earlier call with the same recipe, data and seed:
+        training continues after its epoch and ends with the uninterrupted
+        run's parameters and history, bit for bit at the same number of BLAS
+        threads (:func:`~dlfs.train.fit`'s ``resume``).
     loss : Loss, optional
         Default :class:`~dlfs.losses.SoftmaxCrossEntropy`.
     """
@@ -269,7 +276,7 @@ def train(recipe: Recipe = RECIPE, data: MnistData | None = None, *, seed: int =
                   schedule=ExponentialDecay(recipe.lr, recipe.lr_decay),
                   augment=shift if recipe.shift else None, patience=recipe.patience,
                   callbacks=callbacks, seed=seed, progress=progress,
-                  drop_last=recipe.drop_last)
+                  drop_last=recipe.drop_last, resume=resume)
     return Result(model, history, recipe, seed, time.perf_counter() - start,
                   input_shape=(n_inputs,), restored_best=recipe.patience is not None)
 

@@ -162,15 +162,30 @@ def _split(data):
 
 
 def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
-          progress: bool | None = False) -> Result:
+          progress: bool | None = False, callbacks=(), resume=None) -> Result:
     """Train ``mnist_cnn`` with Adam; keep the epoch of best validation loss.
 
-    ``data`` is ``((X_train, y_train), (X_val, y_val))`` as
-    ``load_mnist_images`` returns it (default: loaded with the recipe's
-    ``val_fraction`` and split seed 0).  ``seed`` seeds the initial weights,
-    the shuffling and the shifts.  Returns a ``dlfs.recipes._common.Result``
-    whose model has the parameters of the best validation epoch; its test
-    fields stay None (``final_test`` fills them in).
+    Returns a ``dlfs.recipes._common.Result`` whose model has the parameters
+    of the best validation epoch; its test fields stay None (``final_test``
+    fills them in).
+
+    Parameters
+    ----------
+    recipe : CnnRecipe
+    data : ((X_train, y_train), (X_val, y_val)), optional
+        As ``load_mnist_images`` returns it (default: loaded with the
+        recipe's ``val_fraction`` and split seed 0).
+    seed : int
+        Seeds the initial weights, the shuffling and the shifts.
+    progress : bool, optional
+        Passed to ``dlfs.train.fit``.
+    callbacks : sequence of dlfs.train.Callback
+        Passed to ``dlfs.train.fit`` after the early stopping that keeps
+        the best epoch (e.g. a ``SaveCheckpoint``).
+    resume : path-like, optional
+        A checkpoint that a ``SaveCheckpoint`` in ``callbacks`` wrote in
+        an earlier call with the same arguments: training continues from
+        it and ends as the uninterrupted run (``fit``'s ``resume``).
     """
     if data is None:
         data = load_mnist_images(val_fraction=recipe.val_fraction)
@@ -188,8 +203,8 @@ def train(recipe: CnnRecipe = RECIPE, data=None, *, seed: int = 0,
                   schedule=ExponentialDecay(recipe.lr, recipe.lr_decay),
                   augment=shift if recipe.shift else None,
                   # restore_best=True keeps the best epoch
-                  callbacks=[EarlyStopping(restore_best=True)],
-                  seed=seed, progress=progress)
+                  callbacks=[EarlyStopping(restore_best=True), *callbacks],
+                  seed=seed, progress=progress, resume=resume)
     return Result(model, history, recipe, seed, time.perf_counter() - start,
                   input_shape=IMAGE_SHAPE, restored_best=True)
 
