@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 
 from dlfs import (SGD, BatchNorm, BinaryCrossEntropy, Dense, Dropout, Flatten, LeakyReLU, ReLU,
                   Sequential, SoftmaxCrossEntropy, Tanh, gradcheck, mlp)
+from dlfs.layers import AvgPool2D, Conv2D, MaxPool2D
 from dlfs.losses import MSE
+from dlfs.model import as_written
 
 TOL = 1e-7
 
@@ -188,6 +190,30 @@ def test_summary_lists_output_shapes_and_parameter_counts():
     assert "(10,)" in rows["3"] and rows["3"].endswith("1,290")        # 128*10 + 10
     assert lines[-1].split() == ["total", "101,770"]
     assert model.n_params() == 101_770
+
+
+def test_summary_writes_layers_as_code_without_default_arguments():
+    """The layer column is the constructor call a reader would type (sizes in the
+    order of the signature, keywords only away from their defaults), so that a CNN's
+    summary fits 88 columns; the round trip through the call rebuilds the layer."""
+    layers = [Conv2D(1, 16, 5), Conv2D(3, 8, (3, 5), stride=2, padding=1,
+                                       init="xavier_uniform"),
+              MaxPool2D(2), MaxPool2D(3, stride=1), AvgPool2D((2, 3)), Flatten(),
+              Dense(512, 128, init="he"), Dense(128, 10), BatchNorm(5, momentum=0.8),
+              LeakyReLU(0.2), Dropout(0.25), ReLU()]
+    written = [as_written(layer) for layer in layers]
+    assert written == ["Conv2D(1, 16, 5)",
+                       "Conv2D(3, 8, (3, 5), stride=2, padding=1, init='xavier_uniform')",
+                       "MaxPool2D(2)", "MaxPool2D(3, stride=1)", "AvgPool2D((2, 3))",
+                       "Flatten()", "Dense(512, 128, init='he')", "Dense(128, 10)",
+                       "BatchNorm(5, momentum=0.8)", "LeakyReLU(alpha=0.2)",
+                       "Dropout(p=0.25)", "ReLU()"]
+    namespace = {type(layer).__name__: type(layer) for layer in layers}
+    for layer, text in zip(layers, written):
+        assert eval(text, namespace).config() == layer.config()   # noqa: S307
+    cnn = Sequential(layers[:1] + [ReLU(), MaxPool2D(2), Flatten(), Dense(16 * 12 * 12, 10)])
+    lines = cnn.summary((1, 28, 28)).splitlines()
+    assert lines[2].split()[:2] == ["0", "Conv2D(1,"] and max(map(len, lines)) <= 88
 
 
 def test_architecture_round_trip_rebuilds_the_same_layers():

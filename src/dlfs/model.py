@@ -1,6 +1,7 @@
 """A model is a list of layers applied one after the other."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
 
 import numpy as np
@@ -171,7 +172,8 @@ class Sequential:
         return cls(layers, input_shape=input_shape)
 
     def summary(self, input_shape: tuple[int, ...] | None = None) -> str:
-        """A table of layers, output shapes (per sample) and parameter counts.
+        """A table of layers (as written in code, :func:`as_written`), output shapes
+        (per sample) and parameter counts.
 
         ``input_shape`` is the shape of one sample, e.g. ``(784,)`` or
         ``(1, 28, 28)``; by default the model's own ``input_shape``.
@@ -179,7 +181,7 @@ class Sequential:
         rows = [("#", "layer", "output shape", "params")]
         for i, (layer, _, shape) in enumerate(list(self.layer_shapes(input_shape))):
             n = sum(p.size for p in layer.params.values())
-            rows.append((str(i), repr(layer), str(shape), f"{n:,}"))
+            rows.append((str(i), as_written(layer), str(shape), f"{n:,}"))
         rows.append(("", "total", "", f"{self.n_params():,}"))
         widths = [max(len(r[c]) for r in rows) for c in range(4)]
         line = "  ".join("-" * w for w in widths)
@@ -190,6 +192,34 @@ class Sequential:
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
+
+
+def as_written(layer: Layer) -> str:
+    """The layer as one would write it in code: required arguments by position, the
+    others by keyword only where they differ from their defaults, a square size as one
+    number, e.g. ``Conv2D(1, 16, 5)``, ``MaxPool2D(2)``, ``Dense(512, 128, init='he')``.
+
+    The column of :meth:`Sequential.summary` (``repr`` spells out every argument).
+    """
+    def one_if_square(value):
+        if isinstance(value, (list, tuple)):    # sizes are lists in the config (JSON)
+            return value[0] if len(set(value)) == 1 else tuple(value)
+        return value
+
+    config = {k: one_if_square(v) for k, v in layer.config().items()}
+    signature = inspect.signature(type(layer)).parameters
+    required = [k for k, p in signature.items() if p.default is p.empty and k in config]
+    defaults = {k: p.default for k, p in signature.items() if p.default is not p.empty}
+    if not layer.params:
+        # defaults that follow from other arguments (a pooling's stride is its size);
+        # building such a layer again is cheap, it has no weights
+        built = type(layer)(*(config[k] for k in required)).config()
+        defaults.update({k: one_if_square(v) for k, v in built.items()})
+    missing = object()
+    args = [repr(config[k]) for k in required]
+    args += [f"{k}={v!r}" for k, v in config.items()
+             if k not in required and defaults.get(k, missing) != v]
+    return f"{type(layer).__name__}({', '.join(args)})"
 
 
 implements(Sequential.forward, "eq-net-forward")
