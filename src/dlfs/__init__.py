@@ -9,7 +9,7 @@ from . import activations, data, init, losses, metrics, optim, schedules
 from ._checks import NonFiniteError
 from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .io import (ParameterFileError, load_checkpoint, load_model, load_params,
-                 save_checkpoint, save_model)
+                 read_checkpoint, save_checkpoint, save_model)
 from .layers import (AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, LeakyReLU,
                      MaxPool2D, ReLU, Sigmoid, Softmax, Tanh)
 from .losses import MSE, BinaryCrossEntropy, SoftmaxCrossEntropy
@@ -24,7 +24,7 @@ __all__ = [
     "activations", "data", "init", "losses", "metrics", "optim", "schedules",
     "gradcheck", "numerical_gradient", "relative_error",
     "NonFiniteError", "ParameterFileError", "load_model", "load_params", "save_model",
-    "load_checkpoint", "save_checkpoint",
+    "load_checkpoint", "read_checkpoint", "save_checkpoint",
     "Layer", "Dense", "Dropout", "BatchNorm", "Flatten",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax", "Conv2D", "MaxPool2D", "AvgPool2D",
     "MSE", "BinaryCrossEntropy", "SoftmaxCrossEntropy",

@@ -103,7 +103,9 @@ class Result:
     """What a recipe's ``train`` returns: the model, its history and the headline numbers.
 
     ``train_seconds`` counts the epochs (with augmentation and validation),
-    not the data loading; ``input_shape`` is the shape of
+    not the data loading; a resumed run's counts the epochs trained after
+    resuming (``history.seconds`` keeps every epoch's time of the passes over
+    the training set, before and after); ``input_shape`` is the shape of
     one input sample of ``model`` (what :func:`dlfs.io.save_model` records).
     """
 
