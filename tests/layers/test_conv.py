@@ -370,7 +370,7 @@ def test_summary_lists_shapes_and_parameter_counts():
     assert "(6, 1, 1)" in text and "(6,)" in text
     total = (4 * 9 + 4) + (6 * 4 * 16 + 6) + (6 * 3 + 3)
     assert text.splitlines()[-1].split()[-1] == f"{total:,}"
-    assert "Conv2D(in_channels=1, out_channels=4, kernel_size=[3, 3], stride=1, padding=1" in text
+    assert "Conv2D(1, 4, 3, padding=1)" in text and "Conv2D(4, 6, 4, stride=2, padding=1)" in text
 
 
 def test_a_cnn_survives_save_and_load(tmp_path):
