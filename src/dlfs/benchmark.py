@@ -73,8 +73,9 @@ class Timing:
         return statistics.stdev(self.seconds) if len(self.seconds) > 1 else 0.0
 
     def __str__(self) -> str:
-        return (f"median {self.median:.4g} s (min {self.min:.4g}, max {self.max:.4g}, "
-                f"{len(self.seconds)} repetitions)")
+        # "median s (min-max, runs)": short enough to sit inside a printed line
+        return (f"{self.median:.3g} s ({self.min:.3g}-{self.max:.3g}, "
+                f"{len(self.seconds)} runs)")
 
 
 def repeat(run: Callable[[], object], repeats: int = 5, warmup: int = 1) -> Timing:
