@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import re
+from html.parser import HTMLParser
 
 import pytest
-from book_paths import BUILD, ROOT, toc_docnames
+from book_paths import BUILD, HTML, ROOT, toc_docnames
 from site_browser import PHONE, new_context, open_page
 
 AXE = ROOT / ".tools" / "axe_playwright_python" / "axe.min.js"
@@ -141,6 +142,48 @@ def test_code_cells_fit_the_code_box():
             elif inside and len(line) > MAX_COLUMNS:
                 long.append(f"{doc}.md:{i + 1} ({len(line)} columns)")
     assert not long, f"code lines longer than {MAX_COLUMNS} columns:\n  " + "\n  ".join(long)
+
+
+class _CellOutputs(HTMLParser):
+    """The text of every ``<pre>`` inside a cell's output (stream, result, traceback)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0              # > 0 inside <div class="cell_output ...">
+        self.in_pre = False
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "div" and (self.depth or "cell_output" in (dict(attrs).get("class") or "")):
+            self.depth += 1
+        elif tag == "pre" and self.depth:
+            self.in_pre = True
+            self.texts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self.depth:
+            self.depth -= 1
+        elif tag == "pre":
+            self.in_pre = False
+
+    def handle_data(self, data):
+        if self.in_pre:
+            self.texts[-1] += data
+
+
+def test_cell_outputs_fit_the_code_box():
+    """What a cell prints fits the same 88 columns as its code (on the site and in the
+    PDF's code box): long results are printed as several lines or a table."""
+    long, n_outputs = [], 0
+    for doc in DOCS:
+        parser = _CellOutputs()
+        parser.feed((HTML / f"{doc}.html").read_text(encoding="utf-8"))
+        n_outputs += len(parser.texts)
+        long += [f"{doc}: {len(line)} columns: {line[:60]}..." for text in parser.texts
+                 for line in text.splitlines() if len(line.expandtabs()) > MAX_COLUMNS]
+    assert n_outputs > 100, f"only {n_outputs} cell outputs found: has the HTML changed?"
+    assert not long, (f"output lines longer than {MAX_COLUMNS} columns:\n  "
+                      + "\n  ".join(long))
 
 
 def test_solutions_open_from_the_keyboard(context, site_url):

@@ -57,6 +57,16 @@ def test_pdf_has_no_unresolved_references(pdf_text):
     assert not spots, f"unresolved references in the PDF: {spots[:5]}"
 
 
+def test_pdf_wraps_no_line_of_code_or_output(pdf_text):
+    """Code cells, included library code and outputs fit the PDF's code box (8-pt type
+    holds the 88 columns the site's tests allow): LaTeX would break a longer line and
+    mark the rest with "↪", which tears tables apart and reads badly."""
+    lines = pdf_text.splitlines()
+    spots = [f"{lines[i - 1].strip()[:70]!r} / {line.strip()[:30]!r}"
+             for i, line in enumerate(lines) if "\u21aa" in line]
+    assert not spots, f"{len(spots)} wrapped line(s) in the PDF:\n  " + "\n  ".join(spots[:20])
+
+
 def test_pdf_has_no_raw_markup(pdf_text):
     for raw in ("\\frac", "\\mathbf", "$$", "{eq}", "{glue", "{numref}", "```", "\\begin"):
         assert raw not in pdf_text, f"raw markup {raw!r} in the PDF"

@@ -196,3 +196,13 @@ def test_build_info_page_is_fresh(html_dir, build_record, pdf_path):
         ["pdfinfo", str(pdf_path)], capture_output=True, text=True).stdout, re.M).group(1)
     assert f"The PDF has {pages} pages" in text
     assert dlfs_book.environment_key() in text
+
+
+def test_pages_do_not_show_the_build_machines_paths(html_dir):
+    """No page prints where the book was built (a traceback, a file name in an
+    output): the reader's paths differ, and the build machine is nobody's business."""
+    places = {str(ROOT), str(Path.home())} - {"/"}
+    shown = [f"{page.relative_to(html_dir)}: {place}"
+             for page in sorted(html_dir.glob("book/*.html"))
+             for place in places if place in page.read_text(encoding="utf-8")]
+    assert not shown, "pages show the build machine's paths:\n  " + "\n  ".join(shown)
