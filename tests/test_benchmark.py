@@ -55,7 +55,7 @@ def test_timing_summaries_and_repeat_skips_the_warmup():
     t = benchmark.Timing([3.0, 1.0, 2.0, 10.0, 4.0])
     assert (t.median, t.min, t.max) == (3.0, 1.0, 10.0)
     assert t.sd == pytest.approx(np.std([3, 1, 2, 10, 4], ddof=1))
-    assert str(t) == "3 s (1-10, 5 runs)"                     # median (min-max, runs)
+    assert str(t) == "3 s (1 to 10, 5 runs)"                  # median (min to max, runs)
     calls = []
     timing = benchmark.repeat(lambda: calls.append(time.sleep(0.01)), repeats=3, warmup=2)
     assert len(calls) == 5 and len(timing.seconds) == 3       # the warm-ups are left out

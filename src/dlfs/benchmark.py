@@ -73,8 +73,9 @@ class Timing:
         return statistics.stdev(self.seconds) if len(self.seconds) > 1 else 0.0
 
     def __str__(self) -> str:
-        # "median s (min-max, runs)": short enough to sit inside a printed line
-        return (f"{self.median:.3g} s ({self.min:.3g}-{self.max:.3g}, "
+        # "median s (min to max, runs)": short enough to sit inside a printed line;
+        # "to", not a dash, which would read as a minus next to 1e-05
+        return (f"{self.median:.3g} s ({self.min:.3g} to {self.max:.3g}, "
                 f"{len(self.seconds)} runs)")
 
 
