@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import html
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -196,6 +197,24 @@ def test_build_info_page_is_fresh(html_dir, build_record, pdf_path):
         ["pdfinfo", str(pdf_path)], capture_output=True, text=True).stdout, re.M).group(1)
     assert f"The PDF has {pages} pages" in text
     assert dlfs_book.environment_key() in text
+
+
+def test_api_reference_lists_no_bare_names(html_dir):
+    """Every attribute entry of the API reference says something: autodoc's empty
+    entries (dataclass fields, already in the class signature; class attributes the
+    class docstring explains) are dropped by book/_ext/dlfs_apidoc.py, and with them
+    their links from the page's contents."""
+    page = (html_dir / "book" / "api.html").read_text(encoding="utf-8")
+    entries = re.findall(r'<dl class="py attribute">\s*<dt[^>]*id="([^"]+)".*?</dt>'
+                         r'\s*<dd>(.*?)</dd>', page, flags=re.S)
+    assert entries, "no attribute entries found: has the HTML changed?"
+    bare = [name for name, body in entries if not re.sub(r"<[^>]+>", "", body).strip()]
+    assert not bare, f"attribute entries without a description: {bare}"
+    assert 'id="dlfs.train.History.loss"' not in page
+    assert 'href="#dlfs.train.History.loss"' not in page
+    assert 'id="dlfs.train.Run.resumed_best"' in page       # a field with a doc comment stays
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    assert "History(loss=<factory>, accuracy=<factory>" in text   # in the signature
 
 
 def test_pages_do_not_show_the_build_machines_paths(html_dir):
